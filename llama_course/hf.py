@@ -1,0 +1,249 @@
+"""Conversion to and from Hugging Face ``transformers`` Llama: configs, weights and checkpoint folders.
+
+Two differences need care. Names: ours follow Meta's reference code (``attention.wq``), Hugging
+Face's its own (``self_attn.q_proj``). RoPE layout: we rotate adjacent pairs ``(x[2i], x[2i+1])`` as
+the paper and Meta's code do; Hugging Face rotates ``(x[i], x[i + d/2])``, and its conversion script
+permutes the rows of ``wq`` and ``wk`` so both give the same logits. We apply the same permutation.
+Reading and writing checkpoint folders needs only ``safetensors``; ``transformers`` is needed only
+to build a ``LlamaForCausalLM``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .config import LlamaConfig, RopeScaling
+from .files import atomic_write
+from .model import Llama
+
+if TYPE_CHECKING:
+    from transformers import LlamaForCausalLM
+
+# (our name, Hugging Face name), per layer and for the whole model
+_LAYER_NAMES = [
+    ("attention.wq.weight", "self_attn.q_proj.weight"),
+    ("attention.wk.weight", "self_attn.k_proj.weight"),
+    ("attention.wv.weight", "self_attn.v_proj.weight"),
+    ("attention.wo.weight", "self_attn.o_proj.weight"),
+    ("feed_forward.w1.weight", "mlp.gate_proj.weight"),
+    ("feed_forward.w2.weight", "mlp.down_proj.weight"),
+    ("feed_forward.w3.weight", "mlp.up_proj.weight"),
+    ("attention_norm.weight", "input_layernorm.weight"),
+    ("ffn_norm.weight", "post_attention_layernorm.weight"),
+]
+_MODEL_NAMES = [
+    ("tok_embeddings.weight", "model.embed_tokens.weight"),
+    ("norm.weight", "model.norm.weight"),
+    ("output.weight", "lm_head.weight"),
+]
+
+
+def _name_pairs(config: LlamaConfig) -> list[tuple[str, str]]:
+    pairs = [
+        (f"layers.{i}.{ours}", f"model.layers.{i}.{theirs}")
+        for i in range(config.n_layers)
+        for ours, theirs in _LAYER_NAMES
+    ]
+    return pairs + _MODEL_NAMES
+
+
+def _pairs_to_halves(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Reorder each head's rows from interleaved pairs (0,1),(2,3).. to halves (0,d/2),(1,d/2+1).."""
+    out_features, in_features = w.shape
+    head_dim = out_features // n_heads
+    return w.view(n_heads, head_dim // 2, 2, in_features).transpose(1, 2).reshape(out_features, in_features)
+
+
+def _halves_to_pairs(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Inverse of :func:`_pairs_to_halves`."""
+    out_features, in_features = w.shape
+    head_dim = out_features // n_heads
+    return w.view(n_heads, 2, head_dim // 2, in_features).transpose(1, 2).reshape(out_features, in_features)
+
+
+def state_dict_to_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dict[str, torch.Tensor]:
+    """Our weights under Hugging Face names, with ``wq``/``wk`` rows permuted to its RoPE layout."""
+    out = {}
+    for ours, theirs in _name_pairs(config):
+        w = state[ours]
+        if ours.endswith("wq.weight"):
+            w = _pairs_to_halves(w, config.n_heads)
+        elif ours.endswith("wk.weight"):
+            w = _pairs_to_halves(w, config.n_kv_heads)
+        out[theirs] = w.contiguous()
+    return out
+
+
+def state_dict_from_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dict[str, torch.Tensor]:
+    """Hugging Face Llama weights under our names and RoPE layout; a missing tensor is a clear error."""
+    if config.tie_embeddings and "lm_head.weight" not in state and "model.embed_tokens.weight" in state:  # tied checkpoints may omit the head
+        state = {**state, "lm_head.weight": state["model.embed_tokens.weight"]}
+    missing = [theirs for _, theirs in _name_pairs(config) if theirs not in state]
+    if missing:
+        raise ValueError(f"the checkpoint lacks {len(missing)} Llama weights, for example {missing[:3]}")
+    out = {}
+    for ours, theirs in _name_pairs(config):
+        w = state[theirs]
+        if ours.endswith("wq.weight"):
+            w = _halves_to_pairs(w, config.n_heads)
+        elif ours.endswith("wk.weight"):
+            w = _halves_to_pairs(w, config.n_kv_heads)
+        out[ours] = w.contiguous()
+    return out
+
+
+def config_to_hf(config: LlamaConfig) -> dict[str, Any]:
+    """A Hugging Face ``config.json`` dict for this config (the legacy ``rope_theta`` and
+    ``rope_scaling`` keys, which transformers 4.x and 5.x both read)."""
+    scaling = config.rope_scaling
+    return {
+        "architectures": ["LlamaForCausalLM"],
+        "model_type": "llama",
+        "vocab_size": config.vocab_size,
+        "hidden_size": config.dim,
+        "intermediate_size": config.hidden_dim,
+        "num_hidden_layers": config.n_layers,
+        "num_attention_heads": config.n_heads,
+        "num_key_value_heads": config.n_kv_heads,
+        "head_dim": config.head_dim,
+        "hidden_act": "silu",
+        "max_position_embeddings": config.max_seq_len,
+        "rms_norm_eps": config.norm_eps,
+        "rope_theta": config.rope_theta,
+        "rope_scaling": None if scaling is None else {
+            "rope_type": "llama3",
+            "factor": scaling.factor,
+            "low_freq_factor": scaling.low_freq_factor,
+            "high_freq_factor": scaling.high_freq_factor,
+            "original_max_position_embeddings": scaling.original_max_seq_len,
+        },
+        "tie_word_embeddings": config.tie_embeddings,
+        "attention_bias": False,
+        "mlp_bias": False,
+    }
+
+
+def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:
+    """Our config from a Hugging Face Llama config (a ``config.json`` dict or a ``LlamaConfig``)."""
+    hf = hf if isinstance(hf, dict) else hf.to_dict()
+    if hf.get("model_type", "llama") != "llama":
+        raise ValueError(f"expected a Llama checkpoint (model_type 'llama'), got model_type {hf['model_type']!r}")
+    for key in ("attention_bias", "mlp_bias"):
+        if hf.get(key):
+            raise ValueError(f"{key}=True is not LLaMA: the course model has no biases")
+    if hf.get("hidden_act", "silu") != "silu":
+        raise ValueError(f"expected hidden_act 'silu' (SwiGLU), got {hf['hidden_act']!r}")
+    dim, n_heads = hf["hidden_size"], hf["num_attention_heads"]
+    if hf.get("head_dim") not in (None, dim // n_heads):
+        raise ValueError(f"head_dim {hf['head_dim']} != hidden_size / num_attention_heads; not supported")
+    rope = dict(hf.get("rope_parameters") or hf.get("rope_scaling") or {})  # 5.x: rope_parameters
+    rope_type = rope.get("rope_type", rope.get("type", "default"))
+    if rope_type not in ("default", "llama3"):
+        raise ValueError(f"RoPE type {rope_type!r} is not supported; expected 'default' or 'llama3'")
+    scaling = None
+    if rope_type == "llama3":
+        scaling = RopeScaling(
+            factor=rope["factor"],
+            low_freq_factor=rope["low_freq_factor"],
+            high_freq_factor=rope["high_freq_factor"],
+            original_max_seq_len=rope["original_max_position_embeddings"],
+        )
+    return LlamaConfig(
+        vocab_size=hf["vocab_size"],
+        dim=dim,
+        n_layers=hf["num_hidden_layers"],
+        n_heads=n_heads,
+        n_kv_heads=hf.get("num_key_value_heads") or n_heads,
+        ffn_hidden=hf["intermediate_size"],
+        norm_eps=hf.get("rms_norm_eps", 1e-6),
+        rope_theta=float(rope.get("rope_theta", hf.get("rope_theta", 10000.0))),
+        rope_scaling=scaling,
+        max_seq_len=hf.get("max_position_embeddings", 2048),
+        tie_embeddings=bool(hf.get("tie_word_embeddings", False)),
+    )
+
+
+def _load_weights(model: Llama, state: dict[str, torch.Tensor]) -> Llama:
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def to_hf(model: Llama) -> LlamaForCausalLM:
+    """A ``transformers.LlamaForCausalLM`` with this model's weights (same logits)."""
+    try:
+        import transformers
+    except ImportError as e:
+        raise ImportError("to_hf needs Hugging Face transformers: pip install 'llama-course[dev]'") from e
+    hf_config = config_to_hf(model.config)
+    hf_config.pop("architectures"), hf_config.pop("model_type")
+    hf_model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**hf_config))
+    weight = model.tok_embeddings.weight
+    hf_model.to(device=weight.device, dtype=weight.dtype)
+    hf_model.load_state_dict(state_dict_to_hf(model.state_dict(), model.config), strict=True)
+    return hf_model.eval()
+
+
+def from_hf(hf_model: LlamaForCausalLM) -> Llama:
+    """Our ``Llama`` with the weights of a ``transformers.LlamaForCausalLM``."""
+    config = config_from_hf(hf_model.config)
+    weight = hf_model.get_input_embeddings().weight
+    model = Llama(config).to(device=weight.device, dtype=weight.dtype)
+    return _load_weights(model, state_dict_from_hf(hf_model.state_dict(), config))
+
+
+def load_hf_checkpoint(
+    path: str | Path, device: torch.device | str = "cpu", dtype: torch.dtype | None = None
+) -> Llama:
+    """Load a Hugging Face Llama folder (``config.json`` + ``*.safetensors``, sharded or not).
+
+    ``dtype`` defaults to the checkpoint's own. No pickle is ever unpickled.
+    """
+    folder = Path(path)
+    if not (folder / "config.json").is_file():
+        raise FileNotFoundError(f"{folder} is not a Hugging Face checkpoint folder: no config.json in it")
+    config = config_from_hf(json.loads((folder / "config.json").read_text(encoding="utf-8")))
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
+    else:
+        shards = ["model.safetensors"]
+    if not all((folder / s).is_file() for s in shards):
+        raise FileNotFoundError(
+            f"{folder} has no complete safetensors weights (looked for {shards}); "
+            "pickled .bin checkpoints are not loaded, for safety: re-save them as safetensors"
+        )
+    hf_state: dict[str, torch.Tensor] = {}
+    for shard in shards:
+        hf_state.update(load_file(folder / shard, device=str(device)))
+    state = state_dict_from_hf(hf_state, config)
+    dtype = dtype or state["tok_embeddings.weight"].dtype
+    with torch.device("meta"):
+        model = Llama(config)  # no memory and no random init for weights about to be replaced
+    model.load_state_dict({k: v.to(dtype) for k, v in state.items()}, strict=True, assign=True)
+    if config.tie_embeddings:
+        model.output.weight = model.tok_embeddings.weight  # assign=True gave each name its own tensor
+    model.init_rope(device)
+    return model.eval()
+
+
+def save_hf_checkpoint(model: Llama, path: str | Path) -> Path:
+    """Write ``config.json`` + ``model.safetensors`` that ``LlamaForCausalLM.from_pretrained`` reads.
+
+    Each file is written to a temporary name and then moved into place, so an interrupted save
+    never leaves a half-written file behind.
+    """
+    folder = Path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    config = config_to_hf(model.config)
+    config["torch_dtype"] = str(model.tok_embeddings.weight.dtype).removeprefix("torch.")
+    state = {k: v.detach().cpu() for k, v in state_dict_to_hf(model.state_dict(), model.config).items()}
+    if model.config.tie_embeddings:
+        del state["lm_head.weight"]  # one tensor stored once, as transformers does
+    atomic_write(folder / "model.safetensors", lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+    atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
+    return folder
