@@ -2,7 +2,7 @@
 
 from .attention import KVCache, attention, causal_mask
 from .config import PRESETS, LlamaConfig, RopeScaling
-from .model import Llama, RMSNorm, FeedForward, Block, count_params, flops_per_token
+from .model import Block, FeedForward, Llama, RMSNorm, count_params, flops_per_token
 from .rope import apply_rope, precompute_rope, rope_frequencies
 
 __version__ = "0.1.0"

@@ -81,7 +81,8 @@ def state_dict_to_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dic
 
 def state_dict_from_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dict[str, torch.Tensor]:
     """Hugging Face Llama weights under our names and RoPE layout; a missing tensor is a clear error."""
-    if config.tie_embeddings and "lm_head.weight" not in state and "model.embed_tokens.weight" in state:  # tied checkpoints may omit the head
+    tied_head_omitted = "lm_head.weight" not in state and "model.embed_tokens.weight" in state
+    if config.tie_embeddings and tied_head_omitted:  # tied checkpoints may store the matrix once
         state = {**state, "lm_head.weight": state["model.embed_tokens.weight"]}
     missing = [theirs for _, theirs in _name_pairs(config) if theirs not in state]
     if missing:

@@ -1,0 +1,129 @@
+"""Checks for the notebooks' exercises: the learner's function against the reference on random inputs.
+
+Each ``check_*`` prints one line when the function is right, and raises :class:`ExerciseError`
+with the first thing that is wrong (a shape, a dtype, the first mismatching value) when it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .config import PRESETS, LlamaConfig
+from .model import count_params
+
+
+class ExerciseError(AssertionError):
+    """The learner's answer differs from the reference; the message says how."""
+
+
+def _call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
+    if not callable(fn):
+        raise ExerciseError(f"{name}: expected a function, got {type(fn).__name__}")
+    try:
+        return fn(*args)
+    except NotImplementedError:
+        raise ExerciseError(f"{name} is not written yet: replace `raise NotImplementedError` with your code") from None
+
+
+def _describe(args: tuple[Any, ...]) -> str:
+    return ", ".join(f"tensor{tuple(a.shape)}" if isinstance(a, torch.Tensor) else repr(a) for a in args)
+
+
+def compare(name: str, got: Any, expected: torch.Tensor, args: tuple[Any, ...] = (), atol: float = 1e-5) -> None:
+    """Raise :class:`ExerciseError` unless ``got`` is a tensor equal to ``expected`` (to ``atol``)."""
+    where = f"{name}({_describe(args)})"
+    if not isinstance(got, torch.Tensor):
+        raise ExerciseError(f"{where} should return a torch.Tensor, got {type(got).__name__}")
+    if got.shape != expected.shape:
+        raise ExerciseError(f"{where} returned shape {tuple(got.shape)}; expected {tuple(expected.shape)}")
+    if not got.dtype.is_floating_point:
+        raise ExerciseError(f"{where} returned dtype {got.dtype}; expected a floating-point tensor")
+    bad = ~torch.isclose(got.double(), expected.double(), atol=atol, rtol=1e-4)
+    if bad.any():
+        index = tuple(int(i) for i in bad.nonzero()[0])
+        raise ExerciseError(
+            f"{where} differs from the reference at {int(bad.sum())} of {bad.numel()} positions; "
+            f"first at index {index}: got {got[index].item():.6g}, expected {expected[index].item():.6g}"
+        )
+
+
+def _check_cases(
+    name: str, fn: Callable[..., Any], reference: Callable[..., torch.Tensor], cases: Iterable[tuple[Any, ...]]
+) -> None:
+    n = 0
+    for args in cases:
+        compare(name, _call(name, fn, *args), reference(*args), args)
+        n += 1
+    print(f"✓ {name} matches the reference on {n} random inputs")
+
+
+def _generator(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def rms_norm_reference(x: torch.Tensor, weight: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """RMSNorm as a function (the package's :class:`~llama_course.model.RMSNorm` does the same)."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * weight
+
+
+def swiglu_reference(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor, w3: torch.Tensor) -> torch.Tensor:
+    """SwiGLU with weight matrices in ``nn.Linear`` layout (out_features, in_features)."""
+    return F.linear(F.silu(F.linear(x, w1)) * F.linear(x, w3), w2)
+
+
+def check_rms_norm(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]) -> None:
+    """``fn(x, weight, eps)`` must normalise the last dimension of ``x`` by its root mean square."""
+    g = _generator(4)
+    cases = []
+    for shape, eps in [((3, 8), 1e-5), ((2, 5, 16), 1e-6), ((1, 1, 4), 1e-5), ((2, 3, 32), 0.1)]:
+        scale = 10 * torch.rand((), generator=g) + 0.1
+        cases.append((torch.randn(shape, generator=g) * scale, torch.randn(shape[-1], generator=g), eps))
+    _check_cases("rms_norm", fn, rms_norm_reference, cases)
+
+
+def check_swiglu(fn: Callable[..., torch.Tensor]) -> None:
+    """``fn(x, w1, w2, w3)`` must compute ``w2(silu(w1 x) * w3 x)`` with ``nn.Linear``-layout weights."""
+    g = _generator(5)
+    cases = []
+    for batch, dim, hidden in [((4,), 8, 24), ((2, 3), 16, 40), ((1, 5), 6, 16)]:
+        cases.append((
+            torch.randn(*batch, dim, generator=g),
+            torch.randn(hidden, dim, generator=g) / dim**0.5,
+            torch.randn(dim, hidden, generator=g) / hidden**0.5,
+            torch.randn(hidden, dim, generator=g) / dim**0.5,
+        ))
+    _check_cases("swiglu", fn, swiglu_reference, cases)
+
+
+def check_param_count(fn: Callable[[LlamaConfig], int]) -> None:
+    """``fn(config)`` must return the number of parameters of a LLaMA with that config."""
+    configs = [PRESETS[name] for name in ("tiny", "llama2-7b", "llama2-70b", "llama3-8b")]
+    configs.append(LlamaConfig(vocab_size=100, dim=32, n_layers=3, n_heads=4, n_kv_heads=1, ffn_hidden=50,
+                               max_seq_len=16, tie_embeddings=True))
+    for config in configs:
+        got, expected = _call("count_llama_params", fn, config), count_params(config)
+        if not isinstance(got, int) or got != expected:
+            diff = f" (off by {got - expected:+,})" if isinstance(got, int) else ""
+            raise ExerciseError(
+                f"count_llama_params gave {got!r} for dim={config.dim}, n_layers={config.n_layers}, "
+                f"n_heads={config.n_heads}, n_kv_heads={config.n_kv_heads}, hidden_dim={config.hidden_dim}, "
+                f"vocab_size={config.vocab_size}, tie_embeddings={config.tie_embeddings}; "
+                f"expected {expected:,}{diff}"
+            )
+    print(f"✓ count_llama_params is exact on {len(configs)} configs, from a 100-token toy to LLaMA-2 70B")
+
+
+def check_weight_memory(fn: Callable[[int, str], float]) -> None:
+    """``fn(n_params, dtype_name)`` must give the weights' size in GB (10^9 bytes)."""
+    sizes = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1, "int4": 0.5}
+    for n_params in (6_738_415_616, 70_553_706_496, 1_787_008):
+        for dtype, nbytes in sizes.items():
+            got = _call("weight_memory_gb", fn, n_params, dtype)
+            expected = n_params * nbytes / 1e9
+            if not isinstance(got, (int, float)) or abs(got - expected) > 1e-9 * max(1.0, expected):
+                raise ExerciseError(f"weight_memory_gb({n_params:,}, {dtype!r}) gave {got!r}; expected {expected:.6g}")
+    print(f"✓ weight_memory_gb is right for {len(sizes)} dtypes and 3 model sizes")
