@@ -60,12 +60,13 @@ def _human(n: float, units: tuple[str, ...] = ("T", "B", "M", "K")) -> str:
 
 
 def cmd_params(args: argparse.Namespace) -> int:
-    """Parameters, weight memory and training FLOPs per token of the presets."""
+    """Parameters (all, and without the token-embedding table), bf16 weight memory and training FLOPs
+    per token at the full context, for the presets."""
     names = args.presets or list(PRESETS)
     unknown = [name for name in names if name not in PRESETS]
     if unknown:
         raise SystemExit(f"unknown preset(s) {', '.join(unknown)}; choose from {', '.join(PRESETS)}")
-    print(f"{'preset':12s} {'params':>8s} {'no embed':>9s} {'bf16 weights':>13s} {'train FLOP/token':>17s}  context")
+    print(f"{'preset':12s} {'params':>8s} {'non-embed':>9s} {'bf16 weights':>13s} {'train FLOP/token':>17s}  context")
     for name in names:
         config = LlamaConfig.preset(name)
         n = count_params(config)

@@ -152,6 +152,10 @@ PRESETS: dict[str, LlamaConfig] = {
         vocab_size=4096, dim=128, n_layers=4, n_heads=4, n_kv_heads=2,
         multiple_of=32, max_seq_len=256,
     ),
+    "llama1-7b": LlamaConfig(vocab_size=32000, dim=4096, n_layers=32, n_heads=32, norm_eps=1e-6, max_seq_len=2048),
+    "llama1-13b": LlamaConfig(vocab_size=32000, dim=5120, n_layers=40, n_heads=40, norm_eps=1e-6, max_seq_len=2048),
+    "llama1-33b": LlamaConfig(vocab_size=32000, dim=6656, n_layers=60, n_heads=52, norm_eps=1e-6, max_seq_len=2048),
+    "llama1-65b": LlamaConfig(vocab_size=32000, dim=8192, n_layers=80, n_heads=64, norm_eps=1e-6, max_seq_len=2048),
     "llama2-7b": LlamaConfig(vocab_size=32000, dim=4096, n_layers=32, n_heads=32, max_seq_len=4096),
     "llama2-13b": LlamaConfig(vocab_size=32000, dim=5120, n_layers=40, n_heads=40, max_seq_len=4096),
     "llama2-70b": LlamaConfig(

@@ -45,6 +45,7 @@ def test_unknown_fields_and_presets_are_errors():
 
 
 @pytest.mark.parametrize("name, hidden", [
+    ("llama1-33b", 17920), ("llama1-65b", 22016),
     ("llama2-7b", 11008), ("llama2-13b", 13824), ("llama2-70b", 28672), ("llama3-8b", 14336), ("llama3-70b", 28672),
 ])
 def test_ffn_rule_gives_published_hidden_sizes(name, hidden):
@@ -52,7 +53,9 @@ def test_ffn_rule_gives_published_hidden_sizes(name, hidden):
 
 
 @pytest.mark.parametrize("name, billions", [
-    # Published totals: Llama 2 paper/model cards (6.74B, 13.02B, 68.98B), Llama 3 (8.03B, 70.55B)
+    # Published totals: LLaMA paper table 2 (6.7B, 13.0B, 32.5B, 65.2B); Llama 2 model cards (6.74B, 13.02B,
+    # 68.98B); Llama 3 (8.03B, 70.55B)
+    ("llama1-7b", 6.738), ("llama1-33b", 32.529), ("llama1-65b", 65.286),
     ("llama2-7b", 6.738), ("llama2-13b", 13.016), ("llama2-70b", 68.977), ("llama3-8b", 8.030), ("llama3-70b", 70.554),
 ])
 def test_parameter_counts_match_published(name, billions):

@@ -1,0 +1,70 @@
+"""Each check passes the reference answer and fails wrong answers with a message that helps."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from llama_course import count_params, exercises
+from llama_course.exercises import ExerciseError
+
+
+def not_written(*args):
+    raise NotImplementedError
+
+
+def weight_memory_gb(n_params, dtype):
+    sizes = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1, "int4": 0.5}
+    if dtype not in sizes:
+        raise ValueError(dtype)
+    return n_params * sizes[dtype] / 1e9
+
+
+def test_checks_pass_on_the_reference(capsys):
+    exercises.check_rms_norm(exercises.rms_norm_reference)
+    exercises.check_swiglu(exercises.swiglu_reference)
+    exercises.check_param_count(count_params)
+    exercises.check_weight_memory(weight_memory_gb)
+    assert capsys.readouterr().out.count("✓") == 4
+
+
+@pytest.mark.parametrize("check", [exercises.check_rms_norm, exercises.check_swiglu, exercises.check_param_count,
+                                   exercises.check_weight_memory])
+def test_checks_fail_on_the_student_stub(check):
+    with pytest.raises(ExerciseError, match="not written yet"):
+        check(not_written)
+
+
+def test_wrong_rms_norm_reports_first_mismatch():
+    def layer_norm_instead(x, weight, eps):
+        return F.layer_norm(x, x.shape[-1:], eps=eps) * weight
+
+    with pytest.raises(ExerciseError, match=r"differs from the reference .* first at index \(0, 0\)"):
+        exercises.check_rms_norm(layer_norm_instead)
+
+
+def test_wrong_shape_is_named():
+    with pytest.raises(ExerciseError, match=r"returned shape \(3,\); expected \(3, 8\)"):
+        exercises.check_rms_norm(lambda x, w, eps: x.pow(2).mean(-1))
+
+
+def test_swiglu_with_gate_and_up_swapped_fails():
+    with pytest.raises(ExerciseError, match="differs from the reference"):
+        exercises.check_swiglu(lambda x, w1, w2, w3: F.linear(F.silu(F.linear(x, w3)) * F.linear(x, w1), w2))
+
+
+def test_param_count_off_by_the_final_norm():
+    with pytest.raises(ExerciseError, match=r"off by -128"):
+        exercises.check_param_count(lambda c: count_params(c) - c.dim)
+
+
+def test_non_tensor_and_non_callable_answers():
+    with pytest.raises(ExerciseError, match="should return a torch.Tensor, got list"):
+        exercises.check_rms_norm(lambda x, w, eps: x.tolist())
+    with pytest.raises(ExerciseError, match="expected a function"):
+        exercises.check_swiglu(torch.zeros(3))
+
+
+def test_weight_memory_must_reject_unknown_dtypes():
+    lenient = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1, "int4": 0.5}
+    with pytest.raises(ExerciseError, match="expected a ValueError for an unknown dtype"):
+        exercises.check_weight_memory(lambda n, dtype: n * lenient.get(dtype, 4) / 1e9)
