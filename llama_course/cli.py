@@ -80,9 +80,10 @@ def cmd_params(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llama-course", description=__doc__)
     sub = parser.add_subparsers(dest="command")
-    lab = sub.add_parser("lab", help="open the course in JupyterLab (the default)")
+    lab = sub.add_parser(
+        "lab", help="open the course in JupyterLab (the default); other options go to jupyter lab, e.g. --no-browser"
+    )
     lab.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="passed on to jupyter lab")
     lab.set_defaults(func=cmd_lab)
     info = sub.add_parser("info", help="check the environment")
     info.set_defaults(func=cmd_info)
@@ -93,9 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        args = build_parser().parse_args(["lab"])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        argv = ["lab", *argv]  # `llama-course --no-browser` opens the course too
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "lab":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args.jupyter_args = extra
     return args.func(args)
 
 

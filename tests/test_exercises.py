@@ -68,3 +68,11 @@ def test_weight_memory_must_reject_unknown_dtypes():
     lenient = {"float32": 4, "bfloat16": 2, "float16": 2, "int8": 1, "int4": 0.5}
     with pytest.raises(ExerciseError, match="expected a ValueError for an unknown dtype"):
         exercises.check_weight_memory(lambda n, dtype: n * lenient.get(dtype, 4) / 1e9)
+
+
+def test_an_error_inside_the_learners_code_becomes_a_clear_message():
+    def forgot_keepdim(x, weight, eps):
+        return x * torch.rsqrt(x.pow(2).mean(-1) + eps) * weight
+
+    with pytest.raises(ExerciseError, match=r"rms_norm\(tensor\(3, 8\), tensor\(8,\), 1e-05\) raised RuntimeError"):
+        exercises.check_rms_norm(forgot_keepdim)
