@@ -7,6 +7,7 @@ import platform
 import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 FAST_ENV = "LLAMA_COURSE_FAST"
@@ -51,13 +52,8 @@ def default_device() -> torch.device:
 def seed_everything(seed: int) -> None:
     """Seed Python's, NumPy's and PyTorch's random generators (CPU and GPU)."""
     random.seed(seed)
+    np.random.seed(seed)
     torch.manual_seed(seed)
-    try:
-        import numpy as np
-
-        np.random.seed(seed)
-    except ImportError:
-        pass
 
 
 def setup(seed: int = 0, device: str | torch.device | None = None, quiet: bool = False) -> Setup:

@@ -169,11 +169,6 @@ def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:
     )
 
 
-def _load_weights(model: Llama, state: dict[str, torch.Tensor]) -> Llama:
-    model.load_state_dict(state, strict=True)
-    return model.eval()
-
-
 def to_hf(model: Llama) -> LlamaForCausalLM:
     """A ``transformers.LlamaForCausalLM`` with this model's weights (same logits)."""
     try:
@@ -194,7 +189,8 @@ def from_hf(hf_model: LlamaForCausalLM) -> Llama:
     config = config_from_hf(hf_model.config)
     weight = hf_model.get_input_embeddings().weight
     model = Llama(config).to(device=weight.device, dtype=weight.dtype)
-    return _load_weights(model, state_dict_from_hf(hf_model.state_dict(), config))
+    model.load_state_dict(state_dict_from_hf(hf_model.state_dict(), config), strict=True)
+    return model.eval()
 
 
 def load_hf_checkpoint(
