@@ -112,6 +112,8 @@ class Llama(nn.Module):
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         start = 0 if cache is None else cache.pos
         self._check_tokens(tokens, start, cache)
+        if targets is not None:
+            self._check_targets(tokens, targets)
         seq = tokens.size(1)
         cos, sin = self.rope_cos[start : start + seq], self.rope_sin[start : start + seq]
         h = self.tok_embeddings(tokens)
@@ -122,7 +124,6 @@ class Llama(nn.Module):
         logits = self.output(self.norm(h))
         if targets is None:
             return logits
-        self._check_targets(tokens, targets)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
         return logits, loss
 
