@@ -76,3 +76,24 @@ def test_an_error_inside_the_learners_code_becomes_a_clear_message():
 
     with pytest.raises(ExerciseError, match=r"rms_norm\(tensor\(3, 8\), tensor\(8,\), 1e-05\) raised RuntimeError"):
         exercises.check_rms_norm(forgot_keepdim)
+
+
+def test_bpe_checks():
+    from llama_course.bpe import merge, pair_counts
+
+    exercises.check_pair_counts(pair_counts)
+    exercises.check_merge(merge)
+    with pytest.raises(ExerciseError, match="not written yet"):
+        exercises.check_merge(not_written)
+    with pytest.raises(ExerciseError, match=r"pair_counts\(\[1, 1, 1\]\) is wrong for pair \(1, 1\)"):
+        exercises.check_pair_counts(lambda ids: {p: 1 for p in zip(ids, ids[1:], strict=False)})
+
+    def overlapping(ids, pair, new_id):  # merges "aaa" as a-a twice
+        out = list(ids)
+        for i in range(len(out) - 2, -1, -1):
+            if (out[i], out[i + 1]) == pair:
+                out[i : i + 2] = [new_id]
+        return out
+
+    with pytest.raises(ExerciseError, match=r"merge\(\[1, 1, 1\], \(1, 1\), 99\) gave \[1, 99\]; expected \[99, 1\]"):
+        exercises.check_merge(overlapping)
