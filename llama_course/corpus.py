@@ -1,0 +1,2080 @@
+"""The course's built-in corpus: short children's stories in simple English, each with a parallel Chinese version.
+
+Stories are generated offline and deterministically from lexicons (every word with its Chinese translation,
+and a measure word for every noun) and sentence templates written in both languages, so the Chinese text
+follows the same choices as the English one; nothing is machine-translated. Each story carries labels and
+question/answer pairs that the fine-tuning lessons use.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import NamedTuple, TypeVar
+
+from .files import atomic_write
+
+GENERATOR_VERSION = 1  # bump whenever the generator's output changes: it names the cache file
+DEFAULT_STORIES = 4000  # about 3 MB of English and 3 MB of Chinese (UTF-8)
+HAPPY_RATE = 0.7
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Lexicons: one entry per line, fields separated by "|": English | Chinese | more fields.
+
+
+def _rows(table: str) -> list[list[str]]:
+    return [[field.strip() for field in line.split("|")] for line in table.strip().splitlines()]
+
+
+NAMES = _rows("""
+Tom|汤姆|m
+Ben|本|m
+Sam|山姆|m
+Max|马克斯|m
+Leo|利奥|m
+Jack|杰克|m
+Oliver|奥利弗|m
+Harry|哈利|m
+Charlie|查理|m
+Noah|诺亚|m
+Lucas|卢卡斯|m
+Henry|亨利|m
+Oscar|奥斯卡|m
+Finn|芬恩|m
+Theo|西奥|m
+Alex|亚历克斯|m
+Daniel|丹尼尔|m
+David|大卫|m
+Peter|彼得|m
+Paul|保罗|m
+Luke|卢克|m
+Adam|亚当|m
+Ethan|伊森|m
+Owen|欧文|m
+Felix|费利克斯|m
+Hugo|雨果|m
+Eddie|埃迪|m
+Timmy|蒂米|m
+Billy|比利|m
+Danny|丹尼|m
+Kevin|凯文|m
+Simon|西蒙|m
+Arthur|亚瑟|m
+George|乔治|m
+Louis|路易|m
+Ming|小明|m
+Jun|小军|m
+Hao|浩浩|m
+Ravi|拉维|m
+Omar|奥马尔|m
+Carlos|卡洛斯|m
+Pedro|佩德罗|m
+Kenji|健二|m
+Milo|米洛|m
+Toby|托比|m
+Jonah|约拿|m
+Isaac|艾萨克|m
+Ivan|伊万|m
+Marco|马可|m
+Nico|尼科|m
+Archie|阿奇|m
+Freddie|弗雷迪|m
+Jasper|贾斯珀|m
+Rufus|鲁弗斯|m
+Caleb|凯莱布|m
+Dylan|迪伦|m
+Elliot|埃利奥特|m
+Gabriel|加布里埃尔|m
+Jonas|乔纳斯|m
+Mateo|马特奥|m
+Rafael|拉斐尔|m
+Stefan|斯特凡|m
+Tariq|塔里克|m
+Wei|小伟|m
+Bo|小波|m
+Lily|莉莉|f
+Mia|米娅|f
+Emma|艾玛|f
+Anna|安娜|f
+Sophie|索菲|f
+Lucy|露西|f
+Grace|格蕾丝|f
+Chloe|克洛伊|f
+Ella|艾拉|f
+Ruby|鲁比|f
+Rosie|罗茜|f
+Amy|艾米|f
+Ava|艾娃|f
+Olivia|奥利维亚|f
+Zoe|佐伊|f
+Sara|萨拉|f
+Hannah|汉娜|f
+Kate|凯特|f
+Molly|莫莉|f
+Daisy|黛西|f
+Alice|爱丽丝|f
+Clara|克拉拉|f
+Nina|尼娜|f
+Maya|玛雅|f
+Eva|伊娃|f
+Julia|朱莉娅|f
+Laura|劳拉|f
+Nora|诺拉|f
+Jenny|珍妮|f
+Betty|贝蒂|f
+Wendy|温迪|f
+Holly|霍莉|f
+Fiona|菲奥娜|f
+Heidi|海蒂|f
+Luna|露娜|f
+Stella|斯特拉|f
+Tina|蒂娜|f
+Mei|小美|f
+Hua|小华|f
+Lan|小兰|f
+Fang|小芳|f
+Ling|玲玲|f
+Priya|普丽娅|f
+Aisha|艾莎|f
+Sofia|索菲娅|f
+Elena|埃琳娜|f
+Amara|阿玛拉|f
+Ivy|艾薇|f
+Penny|佩妮|f
+Millie|米莉|f
+Bella|贝拉|f
+Camila|卡米拉|f
+Esme|埃斯梅|f
+Freya|弗蕾娅|f
+Gemma|杰玛|f
+Leila|莱拉|f
+Matilda|玛蒂尔达|f
+Naomi|娜奥米|f
+Phoebe|菲比|f
+Rita|丽塔|f
+Talia|塔莉娅|f
+Una|尤娜|f
+Vera|薇拉|f
+Yasmin|雅斯敏|f
+Xiu|小秀|f
+""")
+
+ADULTS = _rows("""
+mom|妈妈|f
+dad|爸爸|m
+grandma|奶奶|f
+grandpa|爷爷|m
+aunt|姑姑|f
+uncle|叔叔|m
+big sister|姐姐|f
+big brother|哥哥|m
+""")
+
+TRAITS = _rows("""
+kind|善良
+shy|害羞
+clever|聪明
+curious|好奇
+cheerful|开朗
+quiet|安静
+gentle|温柔
+friendly|友好
+honest|诚实
+polite|有礼貌
+careful|细心
+playful|爱玩
+helpful|乐于助人
+thoughtful|体贴
+lively|活泼
+energetic|精力充沛
+adventurous|爱冒险
+imaginative|富有想象力
+generous|大方
+patient|有耐心
+cheeky|调皮
+hardworking|勤劳
+chatty|爱说话
+clumsy|笨手笨脚
+outgoing|外向
+""")
+
+AGES = _rows("""
+five|五
+six|六
+seven|七
+eight|八
+nine|九
+ten|十
+""")
+
+HOMES = _rows("""
+in a small house near the woods|树林边的一座小房子里
+in a blue house by the sea|海边的一座蓝房子里
+in a tall building in the middle of the city|城市中心的一栋高楼里
+on a quiet street with many trees|一条种满了树的安静街道上
+in a little village beside a river|河边的一个小村庄里
+in a yellow house with a red door|一座红门黄墙的房子里
+in a cottage at the edge of town|小镇边上的一座小屋里
+in an apartment above a bakery|一家面包店楼上的公寓里
+in an old stone house on a hill|山坡上的一座老石头房子里
+in a houseboat on a canal|运河上的一艘船屋里
+in an apartment with a big balcony|一套有大阳台的公寓里
+in a farmhouse with a red roof|一座红屋顶的农舍里
+in a wooden house between two hills|两座小山之间的一座木房子里
+next to a lighthouse by the sea|海边的灯塔旁边
+""")
+
+HOBBIES = _rows("""
+drawing|画画
+singing|唱歌
+dancing|跳舞
+reading stories|读故事
+playing football|踢足球
+climbing trees|爬树
+building towers with blocks|用积木搭高塔
+collecting pretty stones|收集漂亮的石头
+watching birds|看小鸟
+baking cookies|烤饼干
+telling jokes|讲笑话
+running races|赛跑
+jumping rope|跳绳
+planting flowers|种花
+looking at the stars|看星星
+making paper boats|折纸船
+playing the drums|打鼓
+riding a scooter|骑滑板车
+painting with watercolors|画水彩画
+playing chess|下棋
+doing puzzles|拼拼图
+listening to music|听音乐
+counting clouds|数云朵
+catching bubbles|抓泡泡
+folding paper cranes|折纸鹤
+playing the violin|拉小提琴
+flying paper planes|放纸飞机
+singing silly songs|唱好玩的歌
+building dens out of blankets|用毯子搭小窝
+looking for fossils|找化石
+dressing up as a pirate|打扮成海盗
+feeding the ducks|喂鸭子
+learning new words|学新词
+""")
+
+PETS = _rows("""
+dog|小狗|只
+cat|小猫|只
+rabbit|小兔子|只
+hamster|小仓鼠|只
+puppy|小狗|只
+kitten|小猫|只
+""")
+
+PET_NAMES = _rows("""
+Spot|斑斑
+Fluffy|毛毛
+Buddy|巴迪
+Coco|可可
+Pip|皮普
+Biscuit|饼干
+Pepper|胡椒
+Ginger|姜姜
+Patch|补丁
+Whiskers|胡子
+Bubbles|泡泡
+Noodle|面条
+Button|纽扣
+Muffin|松饼
+Pickles|小黄瓜
+Shadow|影子
+Snowball|雪球
+Peanut|花生
+Toffee|太妃
+Rocket|火箭
+Bean|豆豆
+""")
+
+class Animal(NamedTuple):
+    """An animal, its Chinese name and measure word (一只猫, 一头牛), and something it might be seen doing."""
+
+    en: str
+    zh: str
+    mw: str
+    doing_en: str
+    doing_zh: str
+
+
+ANIMALS = {row[0]: Animal(*row) for row in _rows("""
+cat|猫|只|sleeping in a sunny window|正趴在洒满阳光的窗台上睡觉
+dog|狗|只|chasing its own tail|正在追自己的尾巴
+rabbit|兔子|只|nibbling a carrot|正在啃一根胡萝卜
+duck|鸭子|只|swimming in circles|正在水里转着圈游
+squirrel|松鼠|只|hiding a nut|正在藏一颗坚果
+pigeon|鸽子|只|pecking at crumbs|正在啄面包屑
+deer|小鹿|只|drinking from a stream|正在小溪边喝水
+owl|猫头鹰|只|blinking its big round eyes|正眨着又大又圆的眼睛
+fox|狐狸|只|sniffing the ground|正在地上闻来闻去
+hedgehog|刺猬|只|rolling itself into a ball|正把自己缩成一个球
+cow|奶牛|头|chewing grass slowly|正在慢慢地嚼草
+pig|猪|头|rolling in the mud|正在泥里打滚
+horse|马|匹|eating hay|正在吃干草
+sheep|绵羊|只|standing in the shade|正站在树荫下
+goat|山羊|只|climbing on a rock|正在往石头上爬
+hen|母鸡|只|sitting on her eggs|正在孵蛋
+lion|狮子|头|yawning in the sun|正在太阳底下打哈欠
+tiger|老虎|只|walking up and down|正在走来走去
+elephant|大象|头|spraying water with its trunk|正在用鼻子喷水
+giraffe|长颈鹿|只|eating leaves from a tall tree|正在吃高高的树上的叶子
+monkey|猴子|只|swinging from a rope|正在绳子上荡来荡去
+zebra|斑马|匹|drinking at a pool|正在水塘边喝水
+panda|熊猫|只|munching bamboo|正在嚼竹子
+penguin|企鹅|只|waddling to the water|正摇摇摆摆地走向水边
+kangaroo|袋鼠|只|hopping across the grass|正在草地上蹦蹦跳跳
+crab|螃蟹|只|walking sideways|正在横着走路
+seagull|海鸥|只|flying over the water|正在水面上飞
+turtle|乌龟|只|resting on a log|正趴在一根木头上休息
+frog|青蛙|只|jumping from leaf to leaf|正在叶子间跳来跳去
+swan|天鹅|只|gliding across the water|正在水面上滑行
+fish|鱼|条|flashing silver in the water|正在水里闪着银光
+dolphin|海豚|只|jumping through a hoop|正在跳过一个圆环
+shark|鲨鱼|条|swimming slowly past the glass|正从玻璃前慢慢游过
+octopus|章鱼|只|waving its eight arms|正在挥动八条腿
+starfish|海星|只|holding on to a rock|正紧紧地贴在一块石头上
+bat|蝙蝠|只|hanging upside down|正倒挂着
+butterfly|蝴蝶|只|resting on a flower|正停在一朵花上
+bee|蜜蜂|只|buzzing from flower to flower|正在花丛中嗡嗡地飞来飞去
+ladybug|瓢虫|只|crawling up a leaf|正在往一片叶子上爬
+snail|蜗牛|只|leaving a shiny trail|正留下一道亮晶晶的痕迹
+mouse|老鼠|只|carrying a crumb of cheese|正搬着一小块奶酪
+robin|知更鸟|只|singing on a branch|正站在树枝上唱歌
+eagle|老鹰|只|circling high in the sky|正在高高的天上盘旋
+bear|熊|头|scratching its back on a tree|正在树上蹭后背
+beaver|河狸|只|building a dam|正在筑水坝
+otter|水獭|只|floating on its back|正仰面漂在水上
+parrot|鹦鹉|只|copying every word it heard|正在学人说话
+pony|小马|匹|shaking its mane|正在甩它的鬃毛
+donkey|驴|头|carrying two baskets|正驮着两个筐子
+lamb|小羊|只|playing next to its mother|正在妈妈身边玩耍
+seal|海豹|只|clapping its flippers|正在拍着鳍
+whale|鲸鱼|头|blowing water into the air|正往空中喷水
+""")}
+
+ANIMAL_ADJECTIVES = _rows("""
+little|小
+big|大
+sleepy|懒洋洋的
+funny|滑稽的
+busy|忙忙碌碌的
+noisy|吵吵闹闹的
+fat|胖乎乎的
+tiny|小小的
+curious|好奇的
+hungry|饥饿的
+old|老
+beautiful|美丽的
+fluffy|毛茸茸的
+shy|害羞的
+""")
+
+# Things a child can own, lose, give or fight over. The last field names the adjectives that suit it.
+OBJECTS = _rows("""
+ball|球|个|color size new
+kite|风筝|只|color new
+teddy bear|泰迪熊|只|soft
+toy car|玩具汽车|辆|color new
+toy train|玩具火车|列|color new
+toy boat|玩具船|艘|color new
+toy plane|玩具飞机|架|color new
+robot|机器人|个|color new
+doll|娃娃|个|soft
+hat|帽子|顶|color new
+scarf|围巾|条|color pattern
+umbrella|雨伞|把|color pattern
+book|书|本|book
+storybook|故事书|本|book
+key|钥匙|把|metal
+ring|戒指|枚|metal
+necklace|项链|条|metal
+bracelet|手链|条|metal
+watch|手表|块|metal new
+coin|硬币|枚|metal
+glove|手套|只|color
+backpack|书包|个|color new
+lunch box|饭盒|个|color
+pencil case|铅笔盒|个|color new
+crayon|蜡笔|支|color
+drum|鼓|面|color size
+whistle|哨子|个|metal
+marble|弹珠|颗|color size
+shell|贝壳|个|size pretty
+map|地图|张|old
+flashlight|手电筒|个|color new
+compass|指南针|个|metal
+harmonica|口琴|个|metal
+ukulele|尤克里里|把|color new
+camera|相机|台|color new
+notebook|笔记本|本|color new
+yo-yo|溜溜球|个|color
+spinning top|陀螺|个|color
+jump rope|跳绳|根|color
+water bottle|水壶|个|color
+sweater|毛衣|件|color pattern
+ribbon|丝带|条|color
+hair clip|发夹|个|color
+badge|徽章|枚|metal
+toy rabbit|玩具兔子|只|soft
+toy dinosaur|玩具恐龙|只|color size
+rubber duck|橡皮鸭|只|size
+unicorn|独角兽玩具|个|soft
+puppet|木偶|个|size new
+football|足球|个|new
+paper crown|纸王冠|顶|color
+snow globe|水晶球|个|size
+music box|音乐盒|个|color new
+kaleidoscope|万花筒|个|color
+telescope|望远镜|个|new
+toy horse|玩具马|匹|color
+tin soldier|锡兵|个|new
+magnet|磁铁|块|size
+bell|铃铛|个|metal
+paper lantern|纸灯笼|盏|color
+pinwheel|风车|个|color
+bookmark|书签|张|color
+sticker book|贴纸书|本|new
+""")
+
+OBJECT_ADJECTIVES: dict[str, list[list[str]]] = {
+    kind: _rows(table) for kind, table in {
+        "color": """
+            red|红
+            blue|蓝
+            green|绿
+            yellow|黄
+            orange|橙色
+            purple|紫色
+            pink|粉色
+            brown|棕色
+            white|白
+            black|黑
+            gray|灰色""",
+        "size": "big|大\nlittle|小\ntiny|小小的",
+        "new": "new|新\nold|旧",
+        "soft": "soft|软软的\nfluffy|毛茸茸的\nbrown|棕色\nwhite|白\nold|旧\nlittle|小",
+        "pattern": "striped|条纹\nspotted|带斑点的\nwoolly|毛线",
+        "book": "new|新\nold|旧\nthick|厚厚的\ncolorful|彩色的",
+        "metal": "shiny|闪亮的\ngolden|金色的\nsilver|银色的\nlucky|幸运\nold|旧",
+        "pretty": "pretty|漂亮的\npink|粉色\nwhite|白",
+        "old": "old|旧\nsecret|秘密",
+    }.items()
+}
+
+FOODS = _rows("""
+cookies|饼干
+apples|苹果
+sandwiches|三明治
+cherries|樱桃
+strawberries|草莓
+grapes|葡萄
+bananas|香蕉
+pears|梨
+plums|李子
+peaches|桃子
+bread|面包
+cheese|奶酪
+dumplings|饺子
+noodles|面条
+muffins|松饼
+pancakes|薄煎饼
+carrots|胡萝卜
+nuts|坚果
+popcorn|爆米花
+candy|糖果
+cupcakes|纸杯蛋糕
+apple pie|苹果派
+watermelon|西瓜
+tangerines|橘子
+steamed buns|包子
+rice cakes|米糕
+cherry tomatoes|小番茄
+corn|玉米
+fruit salad|水果沙拉
+honey cakes|蜂蜜蛋糕
+mangoes|芒果
+blueberries|蓝莓
+pineapple|菠萝
+lychees|荔枝
+crackers|咸饼干
+jam tarts|果酱挞
+spring rolls|春卷
+rice balls|饭团
+pretzels|椒盐卷饼
+baked potatoes|烤土豆
+cucumber sandwiches|黄瓜三明治
+mooncakes|月饼
+sweet potatoes|红薯
+""")
+
+CAKES = _rows("""
+chocolate|巧克力
+strawberry|草莓
+lemon|柠檬
+banana|香蕉
+carrot|胡萝卜
+vanilla|香草
+apple|苹果
+honey|蜂蜜
+orange|橙子
+coconut|椰子
+""")
+
+# English | Chinese | whether it suits an outdoor place ("out") or only an indoor one ("in")
+WEATHER = _rows("""
+sunny|阳光明媚|out
+warm|暖和|out
+windy|刮风|out
+cloudy|多云|out
+cool|凉爽|out
+bright|晴朗|out
+rainy|下雨|in
+snowy|下雪|in
+cold|寒冷|in
+foggy|有雾|in
+stormy|暴风雨|in
+gray|阴沉|in
+""")
+
+# weather | a sentence about such a day | 中文
+WEATHER_LINES = _rows("""
+sunny|The sun was shining, and the sky was blue.|太阳照耀着，天空蓝蓝的。
+sunny|Birds were singing in the trees.|小鸟在树上唱着歌。
+sunny|It was a perfect day to be outside.|这是一个适合出门的好天气。
+warm|A warm wind was blowing softly.|暖暖的风轻轻地吹着。
+warm|Bees were humming over the flowers.|蜜蜂在花丛上嗡嗡地飞。
+windy|The wind was blowing the leaves around.|风把树叶吹得到处飞。
+windy|Washing was flapping on the lines.|晾着的衣服在绳子上啪啪地飘。
+windy|Hats were blowing off people's heads.|人们的帽子都被吹跑了。
+cloudy|Big white clouds were moving slowly across the sky.|大朵大朵的白云慢慢地飘过天空。
+cloudy|The sun was playing hide and seek behind the clouds.|太阳在云朵后面捉迷藏。
+cool|The air was fresh and cool.|空气又清新又凉爽。
+cool|Everyone wore a light jacket.|每个人都穿了一件薄外套。
+bright|There was not a single cloud in the sky.|天上一朵云也没有。
+bright|The whole town seemed to shine.|整个小镇好像都在闪闪发光。
+rainy|Rain was tapping on the windows.|雨点轻轻地敲打着窗户。
+rainy|Puddles were growing on the road.|路上的水坑越来越大。
+rainy|Everyone was carrying an umbrella.|每个人都打着伞。
+snowy|Soft white snow covered all the roofs.|白白的雪盖住了所有的屋顶。
+snowy|Children were throwing snowballs in the street.|孩子们在街上打雪仗。
+cold|It was so cold that everyone wore a thick coat.|天冷得每个人都穿上了厚厚的外套。
+cold|Everyone's breath made little clouds in the air.|每个人呼出的气都在空中变成了小小的白雾。
+foggy|A thick gray fog hid the houses.|浓浓的灰雾把房子都遮住了。
+foggy|Cars drove slowly with their lights on.|汽车开着灯慢慢地行驶。
+stormy|Thunder rumbled far away.|远处传来了隆隆的雷声。
+stormy|The wind howled around the houses.|风在房子周围呼呼地吼叫。
+gray|The sky was gray and heavy.|天空灰蒙蒙的，显得很沉重。
+gray|It looked as if it might rain at any moment.|看起来随时都可能下雨。
+""")
+
+# weather | what to wear | 中文 (with its verb: 穿, 戴 or 围)
+CLOTHES = _rows("""
+sunny|sun hat|戴上了遮阳帽
+sunny|favorite shorts|穿上了最喜欢的短裤
+warm|sandals|穿上了凉鞋
+windy|woolly scarf|围上了毛线围巾
+cloudy|striped sweater|穿上了条纹毛衣
+cool|denim jacket|穿上了牛仔夹克
+bright|new sneakers|穿上了新运动鞋
+rainy|yellow raincoat|穿上了黄雨衣
+rainy|rain boots|穿上了雨靴
+snowy|woolly hat|戴上了毛线帽
+snowy|warm mittens|戴上了暖和的连指手套
+cold|thick coat|穿上了厚外套
+cold|fluffy earmuffs|戴上了毛茸茸的耳罩
+foggy|bright red coat|穿上了鲜红的外套
+stormy|rubber boots|穿上了胶靴
+gray|old jacket|穿上了旧夹克
+""")
+
+BREAKFASTS = _rows("""
+porridge with honey|加了蜂蜜的粥
+toast with jam|涂了果酱的吐司
+two boiled eggs|两个煮鸡蛋
+a bowl of cereal|一碗麦片
+yogurt with blueberries|酸奶拌蓝莓
+rice porridge and pickles|白粥和咸菜
+soy milk and steamed buns|豆浆和包子
+scrambled eggs on toast|吐司配炒鸡蛋
+a banana and a glass of milk|一根香蕉和一杯牛奶
+oatmeal with raisins|加了葡萄干的燕麦粥
+""")
+
+HABITS = _rows("""
+sang in the bath|洗澡的时候唱歌
+shared {his} toys with everyone|把自己的玩具分给大家玩
+asked a lot of questions|问很多很多问题
+woke up before the sun|比太阳起得还早
+wore two different socks|穿两只不一样的袜子
+helped {his} {adult} in the kitchen|在厨房里帮{adult}的忙
+said thank you|说谢谢
+carried a notebook to draw in|随身带着一个画画的本子
+fed the birds on the windowsill|喂窗台上的小鸟
+told stories to {his} toys|给自己的玩具讲故事
+hummed while {he} walked|边走路边哼歌
+kept {his} room tidy|把自己的房间收拾得整整齐齐
+gave the best hugs|给别人最暖的拥抱
+counted everything {he} saw|见到什么都要数一数
+""")
+
+DAY_PARTS = _rows("morning|早晨\nafternoon|下午\nevening|傍晚\nday|日子")
+WEEKDAYS = _rows("""
+Monday|星期一
+Tuesday|星期二
+Wednesday|星期三
+Thursday|星期四
+Friday|星期五
+Saturday|星期六
+Sunday|星期天
+""")
+
+FEELINGS = {
+    True: _rows("""
+        happy|开心
+        glad|高兴
+        proud|自豪
+        relieved|安心
+        grateful|感激
+        cheerful|愉快
+        joyful|快乐
+        excited|兴奋
+        calm|平静"""),
+    False: _rows("""
+        sad|难过
+        lonely|孤单
+        disappointed|失望
+        upset|沮丧
+        unhappy|不开心
+        miserable|伤心
+        worried|担心
+        scared|害怕"""),
+}
+
+SPOTS = {
+    True: _rows("""
+        under the bench|长椅下面
+        behind a big tree|一棵大树后面
+        in the tall grass|高高的草丛里
+        near the gate|大门旁边
+        under a bush|一丛灌木下面
+        beside a big rock|一块大石头旁边
+        next to the path|小路旁边
+        under a pile of leaves|一堆树叶下面
+        behind a big sign|一块大牌子后面
+        beside a muddy puddle|一个泥水坑旁边"""),
+    False: _rows("""
+        under a table|一张桌子底下
+        behind the door|门后面
+        under a chair|一把椅子下面
+        near the window|窗户旁边
+        in a dusty corner|一个满是灰尘的角落里
+        behind the shelves|架子后面
+        under the stairs|楼梯下面
+        inside an empty box|一个空箱子里
+        behind a big flower pot|一个大花盆后面"""),
+}
+
+
+class Place(NamedTuple):
+    """Somewhere a story happens: its name, how to say "at" it in both languages, and what happens there."""
+
+    en: str
+    at_en: str
+    zh: str
+    at_zh: str
+    outdoor: bool
+    animals: tuple[str, ...]
+    activities: tuple[tuple[str, str], ...]
+
+
+def _places(table: str) -> dict[str, Place]:
+    """Parse place blocks: a header ``name|at|中文|在…|out or in|animals`` and indented ``did|做了`` lines."""
+    places: dict[str, Place] = {}
+    header: list[str] = []
+    activities: list[tuple[str, str]] = []
+    for line in table.strip().splitlines() + [""]:
+        if line.startswith(" "):
+            en, zh = (field.strip() for field in line.split("|"))
+            activities.append((en, zh))
+            continue
+        if header:
+            en, at, zh, at_zh, where, animals = header
+            places[en] = Place(en, f"{at} the {en}", zh, f"在{at_zh}", where == "out", tuple(animals.split()),
+                               tuple(activities))
+        header, activities = [field.strip() for field in line.split("|")], []
+    return places
+
+
+PLACES = _places("""
+park|at|公园|公园里|out|duck squirrel pigeon dog
+    played on the swings|荡了秋千
+    fed the ducks|喂了鸭子
+    ran around on the grass|在草地上跑来跑去
+    played catch|玩了抛接球
+beach|at|海边|海边|out|crab seagull dog
+    built a sandcastle|堆了一座沙堡
+    collected shells|捡了贝壳
+    splashed in the waves|在浪花里玩水
+    dug a deep hole in the sand|在沙子里挖了一个深深的洞
+forest|in|森林|森林里|out|deer owl fox squirrel hedgehog rabbit
+    followed a narrow path|沿着一条窄窄的小路往前走
+    listened to the birds|听小鸟唱歌
+    picked berries|摘了浆果
+    looked for mushrooms|找了蘑菇
+farm|on|农场|农场上|out|cow pig horse sheep goat hen donkey lamb
+    fed the chickens|喂了小鸡
+    rode on a tractor|坐了拖拉机
+    collected eggs|捡了鸡蛋
+    brushed a pony|给一匹小马刷了毛
+zoo|at|动物园|动物园里|out|lion tiger elephant giraffe monkey zebra panda penguin kangaroo parrot bear
+    watched the monkeys swing from tree to tree|看猴子在树间荡来荡去
+    fed the goats|喂了山羊
+    looked at the penguins|看了企鹅
+    listened to the lions roar|听狮子吼叫
+library|at|图书馆|图书馆里|in|cat
+    read a book about dinosaurs|读了一本关于恐龙的书
+    listened to a story|听了一个故事
+    found a book about the stars|找到了一本关于星星的书
+market|at|市场|市场上|in|cat pigeon
+    bought some fruit|买了一些水果
+    looked at the colorful stalls|看了五颜六色的小摊
+    tasted fresh honey|尝了新鲜的蜂蜜
+garden|in|花园|花园里|out|butterfly bee snail robin ladybug
+    planted seeds|种了种子
+    watered the flowers|给花浇了水
+    watched the butterflies|看了蝴蝶
+lake|at|湖边|湖边|out|duck swan frog fish
+    threw stones into the water|往水里扔石子
+    watched the boats|看了小船
+    fed the swans|喂了天鹅
+river|by|河边|河边|out|duck fish otter beaver frog
+    sailed paper boats|放了纸船
+    skipped stones|打了水漂
+    watched the fish|看了鱼
+hill|on|小山|小山上|out|rabbit sheep eagle lamb
+    rolled down the grass|从草坡上滚了下来
+    looked at the town below|看了看山下的小镇
+    had a picnic|野餐了一顿
+playground|at|游乐场|游乐场上|out|pigeon
+    went down the slide|滑了滑梯
+    played on the seesaw|玩了跷跷板
+    played on the swings|荡了秋千
+museum|at|博物馆|博物馆里|in|
+    looked at dinosaur bones|看了恐龙骨头
+    saw old paintings|看了古老的画
+    looked at a model of a rocket|看了一个火箭模型
+bakery|at|面包店|面包店里|in|cat mouse
+    smelled the warm bread|闻了闻热乎乎的面包
+    watched the baker make rolls|看面包师做面包卷
+    ate a sweet bun|吃了一个甜面包
+school|at|学校|学校里|in|
+    painted pictures|画了画
+    sang songs|唱了歌
+    read stories|读了故事
+swimming pool|at|游泳池|游泳池里|in|
+    swam|游了泳
+    jumped into the water|跳进了水里
+    floated on their backs|仰面漂在水上
+island|on|小岛|小岛上|out|crab seagull seal turtle
+    explored the rocks|在岩石间探险
+    looked for crabs|找了螃蟹
+    watched the sea birds|看了海鸟
+meadow|in|草地|草地上|out|butterfly bee rabbit ladybug
+    picked wild flowers|采了野花
+    chased butterflies|追了蝴蝶
+    lay in the grass and looked at the clouds|躺在草地上看云
+pond|at|池塘|池塘边|out|frog duck fish snail
+    watched the frogs|看了青蛙
+    fed the ducks|喂了鸭子
+    looked for tadpoles|找了蝌蚪
+orchard|in|果园|果园里|out|bee robin squirrel
+    picked apples|摘了苹果
+    climbed an apple tree|爬上了一棵苹果树
+    ate sweet plums|吃了甜甜的李子
+campsite|at|营地|营地里|out|owl fox squirrel
+    put up a tent|搭起了帐篷
+    sat by the campfire|坐在篝火旁
+    roasted marshmallows|烤了棉花糖
+castle|at|城堡|城堡里|in|bat mouse
+    climbed the tall tower|爬上了高高的塔楼
+    walked along the old walls|沿着古老的城墙走了一圈
+    looked at the shining armor|看了闪闪发亮的盔甲
+aquarium|at|水族馆|水族馆里|in|shark octopus starfish fish dolphin turtle
+    watched the sharks|看了鲨鱼
+    looked at the jellyfish|看了水母
+    touched a starfish|摸了摸一只海星
+circus|at|马戏团|马戏团里|in|horse elephant seal
+    watched the clowns|看了小丑表演
+    clapped for the acrobats|给杂技演员鼓了掌
+    laughed at a juggler|看杂耍演员表演，笑个不停
+fair|at|集市|集市上|out|pony goat
+    rode the merry-go-round|坐了旋转木马
+    ate cotton candy|吃了棉花糖
+    won a small prize|赢了一个小奖品
+toy shop|at|玩具店|玩具店里|in|
+    looked at the toy trains|看了玩具火车
+    played with the puppets|玩了木偶
+    tried a spinning top|玩了玩陀螺
+ice rink|at|溜冰场|溜冰场上|in|
+    skated in circles|一圈一圈地滑冰
+    held hands and skated slowly|手拉着手慢慢地滑
+music school|at|音乐学校|音乐学校里|in|
+    listened to a piano|听了钢琴演奏
+    played the drums|打了鼓
+    sang in a choir|在合唱团里唱了歌
+harbor|at|港口|港口|out|seagull seal fish whale
+    watched the fishing boats|看了渔船
+    counted the big ships|数了数大轮船
+village|in|村子|村子里|out|hen goat cat dog
+    visited the old mill|参观了老磨坊
+    said hello to the neighbors|和邻居们打了招呼
+field|in|田野|田野里|out|rabbit horse ladybug
+    ran through the tall grass|在高高的草丛里奔跑
+    looked for ladybugs|找了瓢虫
+waterfall|at|瀑布|瀑布边|out|frog fish robin
+    listened to the roaring water|听了哗哗的流水声
+    looked at a rainbow in the spray|看了水雾里的彩虹
+""")
+
+# place | what it looked like | 中文
+PLACE_VIEWS = _rows("""
+park|The park was full of tall trees and happy voices.|公园里到处是高高的大树和欢快的笑声。
+park|Children were laughing, and an old man was reading a newspaper on a bench.|\
+    孩子们在欢笑，一位老爷爷坐在长椅上看报纸。
+beach|The sand was soft, and the sea stretched as far as the eye could see.|沙子软软的，大海一眼望不到边。
+beach|Little boats were bobbing on the water far away.|远处，几只小船在水面上一起一伏。
+forest|The trees were so tall that their tops seemed to touch the clouds.|树长得那么高，树梢好像都碰到了云彩。
+forest|It smelled of pine needles and wet moss.|空气里有松针和湿苔藓的味道。
+farm|There was a big red barn, and a rooster was crowing on the fence.|\
+    那里有一座红色的大谷仓，一只公鸡站在篱笆上喔喔地叫。
+farm|The fields were green, and the air smelled of fresh hay.|田野绿油油的，空气里有新鲜干草的香味。
+zoo|There were so many animals that {name} did not know where to look first.|动物多得让{name}不知道先看哪个才好。
+zoo|A keeper was pushing a cart full of fish and fruit.|一位饲养员推着一辆装满了鱼和水果的小车。
+library|The library was quiet, and the shelves were full of books.|图书馆里静悄悄的，书架上摆满了书。
+library|A friendly librarian smiled and said, "Welcome!"|一位和蔼的图书管理员笑着说：“欢迎！”
+market|The market was busy and noisy, and it smelled of spices and fresh bread.|\
+    市场上又热闹又嘈杂，到处都是香料和新鲜面包的味道。
+market|People were selling vegetables, flowers and cheese.|人们在卖蔬菜、鲜花和奶酪。
+garden|Roses and tulips were blooming in neat rows.|玫瑰和郁金香整整齐齐地开着。
+garden|There was a little pond with a stone frog beside it.|那里有一个小水池，旁边蹲着一只石头青蛙。
+lake|The water was clear, and tall reeds grew along the shore.|湖水清清的，岸边长着高高的芦苇。
+lake|A small wooden dock stretched out into the water.|一座小小的木码头伸进了湖里。
+river|The river was wide and shallow, and it ran over smooth stones.|河面又宽又浅，河水从光滑的石头上流过。
+river|An old stone bridge crossed the river.|一座古老的石桥横跨在河上。
+hill|From the top of the hill, the houses looked as small as toys.|从小山顶上看下去，房子小得像玩具一样。
+hill|The grass on the hill was long and soft.|山坡上的草又长又软。
+playground|The playground had a red slide, two swings and a sandpit.|游乐场里有一个红色的滑梯、两个秋千和一个沙坑。
+playground|Children were running and shouting everywhere.|孩子们到处跑着，喊着。
+museum|The museum had huge rooms with high ceilings.|博物馆里有一间间天花板很高的大房间。
+museum|Everyone had to whisper, and nobody was allowed to touch anything.|大家都得小声说话，什么东西都不许碰。
+bakery|The bakery was warm and smelled of cinnamon.|面包店里暖暖的，飘着肉桂的香味。
+bakery|Rows of golden loaves sat on the shelves.|架子上摆着一排排金黄色的面包。
+school|The classroom walls were covered with paintings.|教室的墙上贴满了图画。
+school|A big clock was ticking above the door.|门上方有一个大钟在滴答滴答地走。
+swimming pool|The water in the pool was bright blue.|池水蓝得发亮。
+swimming pool|A lifeguard sat on a tall chair and watched everyone.|一位救生员坐在高高的椅子上看着大家。
+island|The island was small, with a lighthouse at one end.|小岛很小，岛的一头有一座灯塔。
+island|Waves splashed against the rocks all around the island.|海浪拍打着小岛四周的岩石。
+meadow|The meadow was full of yellow and white flowers.|草地上开满了黄色和白色的花。
+meadow|Grasshoppers jumped out of the grass with every step.|每走一步，都有蚂蚱从草里跳出来。
+pond|The pond was covered with green lily pads.|池塘上铺满了绿绿的睡莲叶子。
+pond|Dragonflies were flying low over the water.|蜻蜓在水面上低低地飞。
+orchard|The trees were heavy with fruit.|果树上结满了果子。
+orchard|Ladders leaned against the trees, and baskets stood in the grass.|梯子靠在果树上，草地上放着一个个篮子。
+campsite|Tents of many colors stood among the trees.|五颜六色的帐篷搭在树林中间。
+campsite|Someone was cooking sausages over a fire.|有人正在火上烤香肠。
+castle|The castle had thick stone walls and a heavy wooden gate.|城堡有厚厚的石墙和一扇沉重的木门。
+castle|Flags were flying from the towers.|塔楼上飘着旗子。
+aquarium|The aquarium was dark and blue, like the bottom of the sea.|水族馆里暗暗的、蓝蓝的，就像在海底一样。
+aquarium|Huge tanks of water reached from the floor to the ceiling.|巨大的水缸从地板一直连到天花板。
+circus|The circus tent was striped red and white.|马戏团的帐篷是红白条纹的。
+circus|Music was playing, and the air smelled of popcorn.|音乐响着，空气里飘着爆米花的香味。
+fair|There were colorful lights and happy music everywhere.|到处是彩色的灯光和欢快的音乐。
+fair|A man on stilts was walking through the crowd.|一个踩着高跷的人在人群里走来走去。
+toy shop|The toy shop was full of dolls, trains and puzzles.|玩具店里摆满了娃娃、火车和拼图。
+toy shop|A wooden cuckoo clock hung on the wall.|墙上挂着一个木头做的布谷鸟钟。
+ice rink|The ice was smooth and shiny.|冰面又光滑又明亮。
+ice rink|Everyone was wearing warm hats and gloves.|每个人都戴着暖和的帽子和手套。
+music school|Music came from every room.|每个房间里都传出了音乐声。
+music school|There was a big black piano by the window.|窗户边放着一架大大的黑钢琴。
+harbor|Fishing boats were coming back with their nets full.|渔船拖着满满的渔网回港了。
+harbor|The air smelled of salt and fish.|空气里有海盐和鱼的味道。
+village|The village had a little church, a well and a bakery.|村子里有一座小教堂、一口井和一家面包店。
+village|Chickens were walking along the street.|几只鸡在街上走来走去。
+field|The field was wide and golden.|田野又宽又广，一片金黄。
+field|A scarecrow stood in the middle of the field.|田野中间站着一个稻草人。
+waterfall|The waterfall was white and loud.|瀑布白花花的，声音很响。
+waterfall|Cool drops of water floated in the air.|凉凉的小水珠飘在空气里。
+""")
+
+
+def _a(phrase: str) -> str:
+    """English indefinite article: "an apple", "a unicorn", "an honest girl"."""
+    word = phrase.lower()
+    vowel_sound = word[0] in "aeiou" and not word.startswith(("uni", "use", "one", "uku", "eu"))
+    return f"{'an' if vowel_sound or word.startswith(('honest', 'hour')) else 'a'} {phrase}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The writer: template fields and sentences for both languages, filled from the same random choices.
+
+Variant = tuple[str, str]  # (English template, Chinese template); both use the same {fields}
+_PRONOUNS = {"m": ("he", "him", "his", "himself", "他"), "f": ("she", "her", "her", "herself", "她")}
+
+
+class _Writer:
+    """One story being written: its fields (names, pronouns, places...) and sentences in English and Chinese."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+        self.en: dict[str, str] = {}
+        self.zh: dict[str, str] = {}
+        self.lines_en: list[str] = []
+        self.lines_zh: list[str] = []
+        self.qa_en: list[tuple[str, str]] = []
+        self.qa_zh: list[tuple[str, str]] = []
+        self.genders: dict[str, str] = {}
+        self.place = PLACES["park"]
+        self.lost_item: str | None = None
+        self.has_pet = False
+
+    def choice(self, options: Sequence[T]) -> T:
+        return options[self.rng.randrange(len(options))]
+
+    def set(self, key: str, en: str, zh: str) -> None:
+        """Set a field; ``en``/``zh`` may refer to fields already set."""
+        self.en[key] = en.format_map(self.en)
+        self.zh[key] = zh.format_map(self.zh)
+
+    def say(self, *variants: Variant) -> None:
+        """Write one sentence (or a few), choosing among ``variants``."""
+        en, zh = self.choice(variants)
+        self.lines_en.append(en.format_map(self.en))
+        self.lines_zh.append(zh.format_map(self.zh))
+
+    def maybe(self, p: float, *variants: Variant) -> None:
+        """Like :meth:`say`, with probability ``p``: the optional sentences that make stories differ."""
+        if self.rng.random() < p:
+            self.say(*variants)
+
+    def ask(self, en: tuple[str, str], zh: tuple[str, str]) -> None:
+        """Add a question and its answer, as (question, answer) templates in English and in Chinese."""
+        self.qa_en.append((en[0].format_map(self.en), en[1].format_map(self.en)))
+        self.qa_zh.append((zh[0].format_map(self.zh), zh[1].format_map(self.zh)))
+
+    def person(self, key: str, prefix: str, en: str, zh: str, gender: str) -> None:
+        """A character: ``{key}`` is the name; ``{<prefix>he}``, ``{<prefix>His}``... its pronouns."""
+        self.genders[key] = gender
+        he, him, his, himself, ta = _PRONOUNS[gender]
+        self.set(key, en, zh)
+        for field, word_en, word_zh in (("he", he, ta), ("him", him, ta), ("his", his, ta + "的"),
+                                        ("himself", himself, ta + "自己")):
+            self.set(prefix + field, word_en, word_zh)
+            self.set(prefix + field.capitalize(), word_en.capitalize(), word_zh)
+
+    def group(self, *keys: str) -> None:
+        """``{they}``, ``{them}``, ``{their}`` for these characters (她们 only when all are girls or women)."""
+        ta = "她们" if all(self.genders[key] == "f" for key in keys) else "他们"
+        for field, word in (("they", "they"), ("them", "them"), ("their", "their")):
+            self.set(field, word, ta if field != "their" else ta + "的")
+            self.set(field.capitalize(), word.capitalize(), self.zh[field])
+
+    def cast(self) -> None:
+        """Choose the main character, a friend, an adult of the family, a pet, and the day of the week."""
+        main = self.choice(NAMES)
+        friend = self.choice([row for row in NAMES if row[0] != main[0] and row[1] != main[1]])
+        self.person("name", "", *main)
+        self.person("friend", "f", *friend)
+        self.person("adult", "a", *self.choice(ADULTS))
+        self.set("kid", *{"m": ("boy", "男孩"), "f": ("girl", "女孩")}[main[2]])
+        self.set("fkid", *{"m": ("boy", "男孩"), "f": ("girl", "女孩")}[friend[2]])
+        trait_en, trait_zh = self.choice(TRAITS)
+        self.set("trait", trait_en, trait_zh)
+        self.set("a_trait", _a(trait_en), trait_zh)
+        age = self.rng.randrange(len(AGES) - 1)
+        self.set("age", *AGES[age])
+        self.set("next_age", *AGES[age + 1])
+        self.set("weekday", *self.choice(WEEKDAYS))
+        self.set("food", *self.choice(FOODS))
+        pet_en, pet_zh, _ = self.choice(PETS)
+        self.set("pet", pet_en, pet_zh)
+        self.set("a_pet", _a(pet_en), pet_zh)
+        self.set("pet_name", *self.choice(PET_NAMES))
+        self.group("name", "friend")
+
+    def introduce(self) -> None:
+        """The opening: who the story is about, and maybe their age, hobby, pet or habit."""
+        self.set("home", *self.choice(HOMES))
+        self.set("hobby", *self.choice(HOBBIES))
+        self.set("habit", *self.choice(HABITS))
+        self.say(
+            ("Once upon a time, there was {a_trait} little {kid} named {name}.",
+             "从前，有一个{trait}的小{kid}，名叫{name}。"),
+            ("There was once {a_trait} {kid} called {name}.", "从前有一个{trait}的{kid}，叫{name}。"),
+            ("{name} was {a_trait} {kid} who lived {home}.", "{name}是一个{trait}的{kid}，{he}住在{home}。"),
+            ("Long ago, {a_trait} {kid} named {name} lived {home}.",
+             "很久以前，{home}住着一个{trait}的{kid}，名叫{name}。"),
+            ("In a town not far from here, there lived {a_trait} {kid} named {name}.",
+             "离这儿不远的一个小镇上，住着一个{trait}的{kid}，名叫{name}。"),
+            ("This is a story about {a_trait} {kid} named {name}.", "这个故事讲的是一个{trait}的{kid}，名叫{name}。"),
+        )
+        extras: list[Variant] = [
+            ("{He} was {age} years old.", "{he}{age}岁了。"),
+            ("{He} loved {hobby} more than anything.", "{he}最喜欢{hobby}了。"),
+            ("{He} had {a_pet} named {pet_name}.", "{he}养了一只{pet}，名叫{pet_name}。"),
+            ("{He} always {habit}.", "{he}总是{habit}。"),
+        ]
+        chosen = self.rng.sample(extras, self.rng.randrange(4))
+        for extra in chosen:
+            self.say(extra)
+        self.has_pet = extras[2] in chosen
+
+    def at(self, *names: str) -> None:
+        """Choose where the story happens (from ``names``, or anywhere) and set the place fields."""
+        self.place = PLACES[self.choice(names)] if names else self.choice(list(PLACES.values()))
+        p = self.place
+        self.set("place", p.en, p.zh)
+        self.set("at_place", p.at_en, p.at_zh)
+        self.set("At_place", p.at_en.capitalize(), p.at_zh)
+        self.set("in_place", p.at_en, p.at_zh.removeprefix("在"))
+        acts = self.rng.sample(p.activities, 2)
+        self.set("act", *acts[0])
+        self.set("act2", *acts[1])
+        if p.animals:
+            animal = ANIMALS[self.choice(p.animals)]
+            adj_en, adj_zh = self.choice(ANIMAL_ADJECTIVES)
+            self.set("a_animal", _a(f"{adj_en} {animal.en}"), f"一{animal.mw}{adj_zh}{animal.zh}")
+            self.set("doing", animal.doing_en, animal.doing_zh)
+
+    def day(self, *weather: str, parts: tuple[str, ...] = ()) -> None:
+        """Say what kind of day it was and ask about it: weather that suits the place (or one of ``weather``),
+        at a time of day (one of ``parts``, if given)."""
+        rows = [row for row in WEATHER if (row[0] in weather if weather else row[2] == "out" or not self.place.outdoor)]
+        wx_en, wx_zh, _ = self.choice(rows)
+        part_en, part_zh = self.choice([row for row in DAY_PARTS if not parts or row[0] in parts])
+        morning = part_en == "morning"
+        that_zh = "那天" if part_en == "day" else f"那天{part_zh}"
+        if part_en != "day" and self.rng.random() < 0.5:
+            part_en, part_zh = f"{self.en['weekday']} {part_en}", f"{self.zh['weekday']}{part_zh}"
+            that_zh = f"那个{part_zh}"
+        self.set("that_time", f"that {part_en}", that_zh)
+        self.set("weather", wx_en, wx_zh)
+        self.set("a_weather", _a(wx_en), wx_zh)
+        self.set("time", part_en, part_zh)
+        self.say(("It was {a_weather} {time}.", "那是一个{weather}的{time}。"),
+                 ("{name} looked out of the window. It was {a_weather} {time}.",
+                  "{name}朝窗外看了看。那是一个{weather}的{time}。"))
+        self.maybe(0.6, *[(en, zh) for wx, en, zh in WEATHER_LINES if wx == wx_en])
+        if morning:
+            self.set("breakfast", *self.choice(BREAKFASTS))
+            self.maybe(0.4, ("For breakfast, {he} had {breakfast}.", "{he}早饭吃了{breakfast}。"))
+        self.maybe(0.4, *[("{He} put on {his} " + en + ".",
+                           "{he}" + zh + "。") for wx, en, zh in CLOTHES if wx == wx_en])
+        self.ask(("What was the weather like {that_time}?", "{weather}"), ("{that_time}天气怎么样？", "{weather}"))
+
+    def view(self, p: float = 0.6) -> None:
+        """Maybe describe the place."""
+        self.maybe(p, *[(en, zh) for place, en, zh in PLACE_VIEWS if place == self.place.en])
+
+    def sight(self, p: float = 0.5, who: Variant = ("{They}", "{they}")) -> None:
+        """Maybe let ``who`` see an animal that lives at the place, doing what it does."""
+        if "a_animal" in self.en:
+            self.maybe(p, (who[0] + " saw {a_animal} {doing}.", who[1] + "看到{a_animal}{doing}。"),
+                       ("Nearby, there was {a_animal} {doing}.", "不远处，有{a_animal}{doing}。"))
+
+    def item(self, *nouns: str, kinds: tuple[str, ...] = ()) -> None:
+        """Choose a thing the main character owns (one of ``nouns``, or one whose first adjective group is in
+        ``kinds``, or any), maybe with an adjective; set ``{item}``, ``{a_item}``, ``{his_item}``, ``{my_item}``..."""
+        rows = [row for row in OBJECTS if (row[0] in nouns if nouns else not kinds or row[3].split()[0] in kinds)]
+        en, zh, mw, adjective_kinds = self.choice(rows)
+        self.set("thing", en, zh)
+        adj_zh = ""
+        if self.rng.random() < 0.85:
+            adj_en, adj_zh = self.choice(OBJECT_ADJECTIVES[self.choice(adjective_kinds.split())])
+            en, zh = f"{adj_en} {en}", adj_zh + zh
+        own = "" if adj_zh.endswith("的") else "的"  # 她闪亮的钥匙, but 她的红风筝
+        self.set("item", en, zh)
+        self.set("a_item", _a(en), f"一{mw}{zh}")
+        self.set("that_item", f"the {en}", f"那{mw}{zh}")
+        self.set("his_item", "{his} " + en, "{he}" + own + zh)
+        self.set("my_item", "my " + en, "我" + own + zh)
+
+    def end(self, happy: bool, *feelings: str) -> None:
+        """Close the story: how the main character felt (from ``feelings`` if given) and a question about it."""
+        if self.has_pet:
+            self.maybe(0.5, ("When {name} got home, {pet_name} the {pet} ran to meet {him}.",
+                             "{name}回到家的时候，{pet}{pet_name}跑过来迎接{him}。"))
+        self.set("feel", *self.choice([row for row in FEELINGS[happy] if not feelings or row[0] in feelings]))
+        self.say(("{name} felt very {feel}.", "{name}感到非常{feel}。"),
+                 ("In the end, {name} felt {feel}.", "最后，{name}觉得很{feel}。"),
+                 ("That night, {name} went to bed feeling {feel}.", "那天晚上，{name}怀着{feel}的心情上床睡觉了。"))
+        if happy:
+            self.maybe(0.3, ("It had been a wonderful day.", "这真是美好的一天。"),
+                       ("It was a day {name} would always remember.", "{name}永远也不会忘记这一天。"),
+                       ("{name} smiled all the way home.", "{name}一路笑着回了家。"))
+        else:
+            self.maybe(0.3, ("Not every day ends the way we hope.", "并不是每一天都会像我们希望的那样结束。"),
+                       ("{name} wished the day had gone differently.", "{name}真希望这一天能过得不一样。"),
+                       ("Maybe tomorrow would be a better day, {name} thought.", "{name}心想，也许明天会好一些吧。"))
+        self.ask(("How did {name} feel at the end?", "{feel}"), ("最后{name}感觉怎么样？", "{feel}"))
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Story shapes. Each writes the body and the ending, and asks its own questions.
+
+PLAY_PLACES = ("park", "beach", "playground", "garden", "meadow", "field", "school", "village", "pond", "lake")
+WHERE: tuple[Variant, Variant] = (("Where did {name} go?", "the {place}"), ("{name}去了哪里？", "{place}"))
+
+
+def _went_with_adult(w: _Writer) -> None:
+    w.say(("{name} went to the {place} with {his} {adult}.", "{name}和{adult}一起去了{place}。"),
+          ("{His} {adult} took {him} to the {place}.", "{adult}带{him}去了{place}。"))
+
+
+def _lost(w: _Writer, happy: bool) -> None:
+    w.at()
+    w.item()
+    w.lost_item = w.en["item"]
+    w.say(("{name} had {a_item}, and {he} took it everywhere.", "{name}有{a_item}，{he}走到哪儿都带着它。"),
+          ("{His} {adult} had once given {him} {a_item}, and {he} loved it very much.",
+           "{adult}曾经送给{him}{a_item}，{he}非常喜欢它。"),
+          ("{name}'s favorite thing in the whole world was {a_item}.", "{name}在世界上最喜欢的东西是{a_item}。"))
+    w.day()
+    w.say(("{name} took {his_item} to the {place}.", "{name}带着{his_item}去了{place}。"),
+          ("That day, {name} went to the {place}, and {he} took {his_item} along.",
+           "那天，{name}去了{place}，还带上了{his_item}。"))
+    w.view(0.4)
+    w.sight(0.4, ("{He}", "{he}"))
+    w.say(("{He} {act}.", "{he}{act}。"), ("First, {he} {act}, and then {he} {act2}.", "{he}先{act}，然后又{act2}。"),
+          ("{He} {act} and had a lot of fun.", "{he}{act}，开心极了。"))
+    w.say(("But when it was time to go home, {his_item} was gone!", "可是到了该回家的时候，{his_item}不见了！"),
+          ("Suddenly, {name} saw that {his_item} was missing!", "突然，{name}发现{his_item}不见了！"),
+          ("After a while, {name} looked around, and {his_item} was not there anymore!",
+           "过了一会儿，{name}往四周一看，{his_item}不见了！"))
+    w.say(("{name} felt sad because {he} had lost {his_item}.", "{name}很难过，因为{he}把{item}弄丢了。"),
+          ("{name} was worried, so {he} started to look for it at once.", "{name}很着急，所以{he}马上开始找。"))
+    spots = w.rng.sample(SPOTS[w.place.outdoor], 3)
+    for i, (spot_en, spot_zh) in enumerate(spots):
+        w.set(f"spot{i}", spot_en, spot_zh)
+    w.say(("{He} looked {spot0}, and then {he} looked {spot1}.", "{he}在{spot0}找了找，又在{spot1}找了找。"),
+          ("{He} searched {spot0} and {spot1}.", "{he}在{spot0}和{spot1}都找过了。"))
+    w.say(("But the {item} was not there.",
+           "可是{item}不在那里。"), ("But {he} could not find it anywhere.", "可是哪儿都找不到。"))
+    w.say(('Just then, {friend} came by. "Why are you sad?" asked {friend}.',
+           "就在这时，{friend}走了过来。{friend}问：“你怎么不高兴呀？”"),
+          ('Then {his} friend {friend} came over. "What happened?" {fhe} asked.',
+           "这时，{his}朋友{friend}走了过来，问：“发生什么事了？”"))
+    w.say(('"I lost {my_item}," said {name}.', "{name}说：“{my_item}不见了。”"))
+    w.say(('"Don\'t worry. I will help you look," said {friend}.', "{friend}说：“别担心，我帮你一起找。”"),
+          ('"Let\'s look for it together," said {friend}.', "{friend}说：“我们一起找吧。”"))
+    if happy:
+        w.say(('{They} looked everywhere. At last, {friend} shouted, "Here it is!" The {item} was {spot2}.',
+               "{they}到处找。终于，{friend}大喊：“在这儿呢！”{item}就在{spot2}。"),
+              ("{They} walked back the way {name} had come, and there was the {item}, {spot2}!",
+               "{they}沿着{name}来时的路往回走，{item}就在{spot2}！"))
+        w.say(('{name} held {his_item} tight. "Thank you, {friend}!" {he} said.',
+               "{name}紧紧地拿着{his_item}，说：“谢谢你，{friend}！”"),
+              ("{name} gave {friend} a big hug.", "{name}给了{friend}一个大大的拥抱。"))
+        w.maybe(0.4, ("From then on, {name} was very careful with {his_item}.",
+                      "从那以后，{name}对{his_item}格外小心。"))
+        w.end(happy, "happy", "glad", "relieved", "grateful")
+    else:
+        w.say(("{They} looked until it was dark, but {they} never found the {item}.",
+               "{they}一直找到天黑，可还是没有找到{item}。"),
+              ("{They} looked and looked, but the {item} was nowhere to be found.",
+               "{they}找啊找，可是{item}怎么也找不到。"))
+        w.say(("{name} had to go home without {his_item}.", "{name}只好空着手回了家。"),
+              ("Maybe someone else found it one day, but {name} never saw it again.",
+               "也许有一天别人捡到了它，可是{name}再也没有见过它。"))
+        w.end(happy, "sad", "upset", "unhappy", "miserable")
+    w.ask(("What did {name} lose?", "{item}"), ("{name}丢了什么？", "{item}"))
+    w.ask(("Who helped {name} look?", "{friend}"), ("谁帮{name}一起找？", "{friend}"))
+    w.ask(*WHERE)
+
+
+FEATURES = _rows("""
+with curly hair|留着卷发的
+with long braids|扎着长辫子的
+with big round glasses|戴着大圆眼镜的
+in a yellow raincoat|穿着黄雨衣的
+in a red cap|戴着红帽子的
+with a green backpack|背着绿书包的
+in muddy boots|穿着沾满泥巴的靴子的
+with a bandage on one knee|膝盖上贴着创可贴的
+with a missing front tooth|缺了一颗门牙的
+in a purple scarf|围着紫围巾的
+in a striped sweater|穿着条纹毛衣的
+with freckles on {fhis} nose|鼻子上有雀斑的
+with a whistle around {fhis} neck|脖子上挂着一个哨子的
+""")
+
+
+def _friend(w: _Writer, happy: bool) -> None:
+    w.at("park", "beach", "playground", "zoo", "library", "lake", "pond", "swimming pool", "meadow", "fair", "school",
+         "ice rink", "campsite", "village", "museum")
+    w.day()
+    _went_with_adult(w)
+    w.view(0.5)
+    w.set("feature", *w.choice(FEATURES))
+    w.say(("There, {name} saw a {fkid} {feature} sitting all alone.",
+           "在那里，{name}看见一个{feature}{fkid}独自坐着。"),
+          ("{At_place}, {name} noticed a {fkid} {feature} who was standing by {fhimself}.",
+           "{at_place}，{name}注意到一个{feature}{fkid}一个人站着。"))
+    w.maybe(0.5, ("The {fkid} looked a little sad.", "那个{fkid}看起来有点难过。"))
+    w.say(("{name} felt shy, but {he} walked over and said hello.", "{name}有点害羞，可是{he}还是走过去打了个招呼。"),
+          ('{name} walked over. "Hello! My name is {name}. What is your name?" {he} asked.',
+           "{name}走了过去，问：“你好！我叫{name}。你叫什么名字？”"))
+    w.say(('"I am {friend}," said the {fkid}. "We just moved here, and I do not know anyone yet."',
+           "那个{fkid}说：“我叫{friend}。我们刚搬到这里，我谁也不认识。”"),
+          ('"My name is {friend}," the {fkid} said quietly. {friend} had just moved to town, so {fhe} had no '
+           'friends yet.',
+           "那个{fkid}小声说：“我叫{friend}。”{friend}刚搬到镇上，所以{fhe}还没有朋友。"))
+    w.maybe(0.5, ('"What do you like to do?" asked {friend}. "I love {hobby}," said {name}.',
+                  "{friend}问：“你喜欢做什么？”{name}说：“我最喜欢{hobby}了。”"))
+    w.say(("{name} shared {his} {food} with {friend}.", "{name}把{his}{food}分给{friend}吃。"),
+          ('"Would you like some {food}?" asked {name}. {friend} smiled and said, "Yes, please!"',
+           "{name}问：“你想吃点{food}吗？”{friend}笑着说：“好呀，谢谢！”"))
+    w.say(("Then {they} {act} together.", "然后，{they}一起{act}。"),
+          ("Together, {they} {act}, and then {they} {act2}.", "{they}一起{act}，然后又{act2}。"))
+    w.sight()
+    if happy:
+        w.say(('When it was time to go home, {friend} asked, "Can we play again tomorrow?" "Yes!" said {name}.',
+               "到了回家的时候，{friend}问：“我们明天还能一起玩吗？”{name}说：“当然可以！”"))
+        w.say(("From that day on, {name} and {friend} were best friends.",
+               "从那天起，{name}和{friend}成了最好的朋友。"),
+              ("{name} had found a new friend, and {friend} was not lonely anymore.",
+               "{name}交到了一个新朋友，{friend}也不再孤单了。"))
+        w.end(happy, "happy", "glad", "cheerful", "joyful")
+    else:
+        w.say(("The next day, {name} went back to the {place}, but {friend} was not there.",
+               "第二天，{name}又去了{place}，可是{friend}不在那里。"))
+        w.say(("{friend}'s family had moved away again, and {name} never saw {fhim} again.",
+               "{friend}一家又搬走了，{name}再也没有见过{fhim}。"))
+        w.end(happy, "lonely", "sad", "disappointed")
+    w.ask(("Who did {name} meet at the {place}?", "{friend}"), ("{name}在{place}遇见了谁？", "{friend}"))
+    w.ask(("What did {name} share?", "{food}"), ("{name}和{friend}分享了什么？", "{food}"))
+    w.ask(*WHERE)
+
+
+ON_THE_WAY = _rows("""
+a windmill|一座风车
+a field of sunflowers|一片向日葵田
+an old castle on a hill|山上的一座古城堡
+a long bridge over a river|河上的一座长桥
+a herd of cows|一群奶牛
+a busy little town|一个热闹的小镇
+a dark tunnel through a mountain|一条穿过大山的黑隧道
+a lighthouse|一座灯塔
+a hot air balloon|一个热气球
+a man selling ice cream|一个卖冰淇淋的人
+""")
+
+TRANSPORT = _rows("""
+by bus|坐公共汽车
+by train|坐火车
+by car|坐汽车
+on foot|走路
+by bike|骑自行车
+by tram|坐有轨电车
+by taxi|坐出租车
+""")
+
+
+def _trip(w: _Writer, happy: bool) -> None:
+    w.at("beach", "forest", "farm", "zoo", "lake", "island", "museum", "aquarium", "castle", "circus", "fair",
+         "waterfall", "harbor", "orchard", "campsite", "village", "river", "hill")
+    w.group("name", "adult")
+    w.set("transport", *w.choice((("by boat",
+                                   "坐船"), ("by ferry", "坐渡轮")) if w.place.en == "island" else TRANSPORT))
+    w.item(kinds=("color", "book", "size", "new"))
+    w.say(("{name} and {his} {adult} were going on a trip to the {place}.", "{name}要和{adult}一起去{place}玩。"),
+          ('One day, {name}\'s {adult} said, "Let\'s go to the {place}!"',
+           "有一天，{adult}对{name}说：“我们去{place}玩吧！”"))
+    w.say(("{name} was so excited that {he} could not sleep the night before.", "{name}兴奋得前一天晚上都睡不着觉。"),
+          ("{name} jumped up and down because {he} was so excited.", "{name}兴奋得又蹦又跳。"))
+    w.say(("{He} packed {a_item} and some {food}.", "{he}带上了{a_item}和一些{food}。"))
+    w.day(parts=("morning", "day"))
+    w.say(("{They} went to the {place} {transport}.", "{they}{transport}去了{place}。"),
+          ("{They} traveled to the {place} {transport}, and the trip took all morning.",
+           "{they}{transport}去{place}，路上花了一整个上午。"))
+    w.set("passed", *w.choice(ON_THE_WAY))
+    w.maybe(0.5, ("On the way, {they} passed {passed}.", "路上，{they}经过了{passed}。"))
+    w.view(0.7)
+    w.sight(0.7)
+    w.say(("First, {they} {act}.",
+           "{they}先{act}。"), ("{They} {act}, and {name} laughed a lot.", "{they}{act}，{name}笑个不停。"))
+    w.say(("For lunch, {they} ate the {food} that {name} had packed.", "午饭时，{they}吃了{name}带来的{food}。"))
+    if happy:
+        w.say(("After lunch, {they} {act2}.", "吃完午饭，{they}又{act2}。"))
+        w.say(("It was the best day ever.", "这真是最棒的一天。"),
+              ("On the way home, {name} fell asleep and dreamed about the {place}.",
+               "回家的路上，{name}睡着了，还梦见了{place}。"))
+        w.end(happy, "happy", "excited", "joyful", "cheerful")
+    else:
+        rain: Variant = (
+            "But then dark clouds came, and it began to rain hard. {They} had to go home early, wet and cold.",
+            "可是没过多久，天上飘来了乌云，下起了大雨。{they}只好早早地回家了，浑身又湿又冷。")
+        sick: Variant = (
+            "But after lunch, {name} began to feel sick. {His} tummy hurt, so {they} had to go home early.",
+            "可是吃完午饭，{name}觉得不舒服。{he}肚子疼，所以{they}只好早早地回家了。")
+        w.say(*((rain, sick) if w.place.outdoor else (sick,)))
+        w.say(("{name} had wanted to see so much more.", "{name}本来还想看更多的东西。"),
+              ("{name} looked out of the window all the way home and did not say a word.",
+               "回家的路上，{name}一直望着窗外，一句话也没说。"))
+        w.end(happy, "disappointed", "sad", "unhappy")
+    w.ask(*WHERE)
+    w.ask(("How did {name} and {his} {adult} get to the {place}?",
+           "{transport}"), ("{they}是怎么去{place}的？", "{transport}"))
+    w.ask(("What did {name} pack?", "{item}"), ("{name}带上了什么？", "{item}"))
+
+
+def _kite_in_tree(w: _Writer, happy: bool) -> None:
+    w.at("park", "hill", "field", "meadow", "orchard", "campsite")
+    w.item("kite")
+    w.day("sunny", "windy", "bright", "cool")
+    w.say(("{name} was flying {his_item} {at_place}.", "{name}{at_place}放{his_item}。"))
+    w.view(0.4)
+    w.say(("The kite flew higher and higher.", "风筝越飞越高。"))
+    w.say(("Then a strong wind blew, and the kite got stuck in a tall tree.",
+           "突然，一阵大风吹来，风筝挂在了一棵高高的树上。"))
+    w.say(("{name} could not reach it because the branch was too high.", "树枝太高了，{name}够不着。"))
+    w.say(("{He} jumped and jumped, but it was no use.", "{he}跳了又跳，可是一点用也没有。"))
+    if happy:
+        w.group("name", "friend")
+        w.say(("Then {name} had an idea. {He} ran to get {his} {adult}, who brought a long ladder.",
+               "这时，{name}想到了一个好主意。{he}跑去叫来了{adult}，{adult}搬来了一把长长的梯子。"),
+              ("Then {name} asked {friend} for help. Together, {they} used a long stick to push the kite free.",
+               "于是，{name}请{friend}来帮忙。{they}一起用一根长长的棍子把风筝捅了下来。"))
+        w.say(("The kite came down safely, and it was not broken at all.", "风筝平安地落了下来，一点儿也没坏。"))
+        w.end(happy, "happy", "relieved", "glad")
+    else:
+        w.say(("{name} pulled the string harder, but the string snapped.", "{name}使劲拉了拉线，可是线断了。"))
+        w.say(("The wind carried the kite away over the trees, and {name} never saw it again.",
+               "大风把风筝吹过了树梢，{name}再也没有见过它。"))
+        w.end(happy, "sad", "upset", "miserable")
+    w.ask(("What got stuck in the tree?", "{item}"), ("什么东西挂在了树上？", "{item}"))
+
+
+def _broken_toy(w: _Writer, happy: bool) -> None:
+    w.at(*PLAY_PLACES)
+    w.item("toy car", "toy train", "toy boat", "toy plane", "robot", "doll", "puppet", "toy dinosaur", "drum")
+    w.group("name", "adult")
+    w.day()
+    w.say(("{name} was playing with {his_item} {at_place}.", "{name}{at_place}玩{his_item}。"))
+    w.say(("Suddenly, it fell onto the hard ground and broke into two pieces.",
+           "突然，它掉在了硬邦邦的地上，摔成了两半。"))
+    w.say(("{name} began to cry, because it was {his} favorite toy.", "{name}哭了起来，因为那是{he}最心爱的玩具。"))
+    w.say(("{He} picked up the pieces and carried them home.", "{he}捡起碎片，把它们带回了家。"))
+    if happy:
+        w.say(('{His} {adult} looked at the pieces and said, "I think we can fix it."',
+               "{adult}看了看碎片，说：“我觉得我们能把它修好。”"))
+        w.say(("Together, {they} glued the pieces and waited for the glue to dry.",
+               "{they}一起用胶水把碎片粘好，然后等胶水变干。"))
+        w.say(("The next morning, the {thing} was as good as new.", "第二天早上，{thing}就跟新的一样了。"))
+        w.end(happy, "happy", "glad", "grateful")
+    else:
+        w.say(("{His} {adult} tried to fix it with glue and tape, but the pieces would not stay together.",
+               "{adult}用胶水和胶带试着修它，可是碎片怎么也粘不到一起。"))
+        w.say(("The {item} could never be fixed.", "{item}再也修不好了。"))
+        w.end(happy, "sad", "upset", "miserable")
+    w.ask(("What broke?", "{item}"), ("什么东西摔坏了？", "{item}"))
+
+
+def _ball_over_fence(w: _Writer, happy: bool) -> None:
+    w.at("park", "playground", "school", "field", "village")
+    w.item("ball", "football")
+    w.day()
+    w.say(("{name} and {friend} were playing with {his_item} {at_place}.", "{name}和{friend}{at_place}玩{his_item}。"))
+    w.say(("{name} kicked it so hard that it flew over a high fence.",
+           "{name}踢得太用力了，它一下子飞过了一道高高的篱笆。"))
+    w.say(("On the other side of the fence lived an old man with a grumpy face.",
+           "篱笆的另一边住着一位看起来脾气很坏的老爷爷。"))
+    w.say(("{name} was scared to knock on his door, but {he} wanted {his_item} back.",
+           "{name}不敢去敲他的门，可是{he}想要回{his_item}。"))
+    w.say(("So {name} took a deep breath and knocked.", "于是，{name}深深地吸了一口气，敲了敲门。"))
+    if happy:
+        w.say(('The old man opened the door, holding the {item}. "Is this yours?" he asked with a smile.',
+               "老爷爷打开门，手里拿着{item}，笑眯眯地问：“这是你们的吗？”"))
+        w.say(("He was not grumpy at all. He even gave {them} some {food}.",
+               "原来他一点儿也不凶，还请{them}吃了一些{food}。"))
+        w.end(happy, "happy", "relieved", "glad")
+    else:
+        w.say(("{name} knocked and knocked, but nobody came to the door.", "{name}敲了又敲，可是没有人来开门。"))
+        w.say(("The gate was locked, so {they} had to go home and leave the {item} behind.",
+               "院门锁着，所以{they}只好丢下{item}回家了。"))
+        w.end(happy, "sad", "upset", "worried")
+    w.ask(("What flew over the fence?", "{item}"), ("什么东西飞过了篱笆？", "{item}"))
+    w.ask(("Who lived behind the fence?", "an old man"), ("谁住在篱笆的另一边？", "老爷爷"))
+
+
+def _thirsty_garden(w: _Writer, happy: bool) -> None:
+    w.at("garden", "farm", "orchard", "village")
+    w.day("sunny", "bright", "warm")
+    w.say(("It had not rained for many days, and the flowers {in_place} were drooping.",
+           "已经很多天没有下雨了，{in_place}的花都耷拉着脑袋。"))
+    w.say(("{name} wanted to help the flowers, but the hose was broken.", "{name}想救救这些花，可是水管坏了。"))
+    w.say(("So {name} and {friend} carried water from the pond in two little buckets.",
+           "于是，{name}和{friend}用两个小桶从池塘里提水。"))
+    w.say(("{They} walked back and forth many times, and {their} arms grew tired.",
+           "{they}来来回回走了很多趟，胳膊都酸了。"))
+    if happy:
+        w.say(("The next morning, the flowers were standing up straight again.", "第二天早上，花儿们又挺直了腰。"))
+        w.say(("{name} and {friend} laughed and gave each other a high five.", "{name}和{friend}笑着击了一下掌。"))
+        w.end(happy, "happy", "proud", "glad")
+    else:
+        w.say(("But the sun was too hot, and the water was not enough.", "可是太阳太毒了，这点水根本不够。"))
+        w.say(("By the next morning, many of the flowers had died.", "到了第二天早上，很多花还是枯死了。"))
+        w.end(happy, "sad", "disappointed", "upset")
+    w.ask(("What was broken?", "the hose"), ("什么东西坏了？", "水管"))
+    w.ask(("What did {name} and {friend} carry water in?",
+           "two little buckets"), ("{name}和{friend}用什么提水？", "两个小桶"))
+
+
+def _leaky_boat(w: _Writer, happy: bool) -> None:
+    w.at("pond", "lake", "river")
+    w.item("toy boat")
+    w.day()
+    w.say(("{name} put {his_item} on the water {at_place}.", "{name}{at_place}把{his_item}放进了水里。"))
+    w.say(("At first it sailed beautifully, but then it began to fill with water.",
+           "一开始它漂得很好，可是后来船里开始进水了。"))
+    w.say(("There was a small hole in the bottom, so the boat was sinking.", "船底有一个小洞，所以船正在往下沉。"))
+    w.say(("{name} quickly pulled it out with a long stick.", "{name}赶紧用一根长棍子把它拨了回来。"))
+    if happy:
+        w.say(("Then {name} had an idea. {He} filled the hole with a little ball of wax from an old candle.",
+               "这时，{name}想到了一个好办法。{he}用旧蜡烛上的一小团蜡把洞堵上了。"))
+        w.say(("When {he} put the boat back on the water, it floated again, and not a drop came in.",
+               "{he}再把船放进水里，它又漂起来了，一滴水也没有进。"))
+        w.end(happy, "happy", "proud", "glad")
+    else:
+        w.say(("{He} tried to fix the hole with some mud and leaves, but the water still came in.",
+               "{he}想用泥巴和树叶把洞堵上，可是水还是往里进。"))
+        w.say(("At last the boat sank to the bottom, and {name} could not get it back.",
+               "最后，小船沉到了水底，{name}再也捞不回来了。"))
+        w.end(happy, "sad", "disappointed", "upset")
+    w.ask(("What had a hole in it?", "{item}"), ("什么东西上有个洞？", "{item}"))
+
+
+def _lost_the_way(w: _Writer, happy: bool) -> None:
+    w.at("forest", "hill", "field", "meadow")
+    w.day()
+    w.say(("{name} and {friend} went for a walk {at_place}.", "{name}和{friend}{at_place}散步。"))
+    w.say(("{They} {act}, and then {they} {act2}.", "{they}{act}，然后又{act2}。"))
+    w.say(("When {they} wanted to go home, every path looked the same.",
+           "等{they}想回家的时候，每条小路看起来都一模一样。"))
+    w.say(("{They} had lost {their} way, so {they} stood still and tried to remember.",
+           "{they}迷路了，所以{they}站着不动，努力回想。"))
+    if happy:
+        w.say(('Then {name} said, "Listen! I can hear the bell of the village church."',
+               "这时，{name}说：“听！我听到村子里教堂的钟声了。”"))
+        w.say(("{They} walked toward the sound, and soon {they} saw the roofs of home.",
+               "{they}朝着钟声走去，很快就看到了家里的屋顶。"))
+        w.end(happy, "relieved", "happy", "proud")
+    else:
+        w.say(("{They} walked and walked, but the sun went down, and it grew cold and dark.",
+               "{they}走啊走，太阳落山了，天又冷又黑。"))
+        w.say(("At last {name}'s {adult} found them with a flashlight, but {they} were tired, hungry and shaking.",
+               "最后，{adult}拿着手电筒找到了{them}，可是{they}又累又饿，浑身发抖。"))
+        w.end(happy, "scared", "upset", "worried")
+    w.ask(("Who went for a walk with {name}?", "{friend}"), ("谁和{name}一起去散步？", "{friend}"))
+
+
+def _problem(w: _Writer, happy: bool) -> None:
+    w.choice((_kite_in_tree, _broken_toy, _ball_over_fence, _thirsty_garden, _leaky_boat, _lost_the_way))(w, happy)
+    w.ask(*WHERE)
+
+
+def _quarrel(w: _Writer, happy: bool) -> None:
+    w.at(*PLAY_PLACES)
+    w.item(kinds=("color", "size", "soft", "new"))
+    w.day()
+    w.say(("{name} and {friend} were playing {at_place}.", "{name}和{friend}{at_place}玩。"))
+    w.view(0.4)
+    w.sight(0.3)
+    w.say(("Both of them wanted to play with {that_item} at the same time.", "{they}俩都想同时玩{that_item}。"))
+    w.say(("{name} pulled it one way, and {friend} pulled it the other way.", "{name}往这边拉，{friend}往那边拉。"))
+    w.say(('"It is my turn!" shouted {name}. "No, it is mine!" cried {friend}.',
+           "{name}大喊：“该轮到我了！”{friend}叫道：“不，是我的！”"))
+    w.say(("{They} were both so angry that {they} stopped playing.", "{they}都气坏了，谁也不玩了。"))
+    w.say(("{friend} walked away and sat down alone.", "{friend}走到一边，一个人坐了下来。"))
+    w.maybe(0.5, ("Nobody said anything for a long time.", "很久很久，谁也没有说话。"))
+    if happy:
+        w.say(("After a while, {name} began to feel sorry.", "过了一会儿，{name}开始后悔了。"),
+              ("{name} thought about it and knew {he} had been unkind.", "{name}想了想，知道自己刚才做得不对。"))
+        w.say(('{He} walked over to {friend} and said, "I am sorry. We can share it."',
+               "{he}走到{friend}身边，说：“对不起，我们一起玩吧。”"))
+        w.say(('{friend} smiled. "I am sorry too," {fhe} said.', "{friend}笑了，说：“我也有不对的地方。”"))
+        w.say(("After that, {they} took turns, and soon {they} were laughing again.",
+               "后来，{they}轮流玩，很快又笑成了一团。"))
+        w.end(happy, "happy", "glad", "calm", "cheerful")
+    else:
+        w.say(("{name} wanted to say sorry, but the words would not come out.",
+               "{name}想说对不起，可是话到嘴边又说不出口。"))
+        w.say(("Soon it was time to go home, and {friend} left without saying goodbye.",
+               "很快就到了回家的时候，{friend}连“再见”都没说就走了。"))
+        w.say(("The two friends did not play together for a long time after that.",
+               "从那以后，两个好朋友很久都没有一起玩。"))
+        w.end(happy, "lonely", "sad", "unhappy")
+    w.ask(("Who did {name} quarrel with?", "{friend}"), ("{name}和谁吵架了？", "{friend}"))
+    w.ask(("What did they fight over?", "{item}"), ("{they}为什么东西吵架？", "{item}"))
+    w.ask(("Where were {name} and {friend} playing?", "{at_place}"), ("{name}和{friend}在哪里玩？", "{at_place}"))
+
+
+GAMES = _rows("""
+hide and seek|捉迷藏
+musical chairs|抢椅子
+tag|捉人游戏
+leapfrog|跳山羊
+hopscotch|跳房子
+statues|木头人
+pass the parcel|传包裹
+tug of war|拔河
+""")
+
+
+def _party(w: _Writer, happy: bool) -> None:
+    w.at("garden", "park", "beach", "meadow", "playground", "farm", "lake")
+    guests = [row for row in NAMES if row[0] not in (w.en["name"], w.en["friend"]) and row[1] not in
+              (w.zh["name"], w.zh["friend"])]
+    for key, (en, zh, _) in zip(("guest2", "guest3"), w.rng.sample(guests, 2), strict=True):
+        w.set(key, en, zh)
+    cake_en, cake_zh = w.choice(CAKES)
+    w.set("cake", cake_en, cake_zh)
+    w.set("a_cake", _a(f"{cake_en} cake"), f"一个{cake_zh}蛋糕")
+    color_en, color_zh = w.choice(OBJECT_ADJECTIVES["color"])
+    w.set("color", color_en, color_zh)
+    w.set("game", *w.choice(GAMES))
+    w.item(kinds=("color", "book", "soft", "new", "metal"))
+    w.say(("Soon it would be {name}'s birthday. {He} was going to be {next_age} years old.",
+           "{name}的生日快到了，{he}就要满{next_age}岁了。"),
+          ("On {weekday}, {name} was going to turn {next_age}.", "{weekday}，{name}就要满{next_age}岁了。"))
+    w.say(("{His} {adult} planned a party for {him} {at_place}.", "{adult}准备{at_place}给{him}办一个生日会。"))
+    w.say(("{name} invited {friend}, {guest2} and {guest3}.", "{name}邀请了{friend}、{guest2}和{guest3}。"))
+    w.day()
+    w.say(("There were {color} balloons everywhere, and the table was full of {food}.",
+           "到处都是{color}气球，桌子上摆满了{food}。"))
+    w.say(("{friend} came first and gave {name} {a_item}.", "{friend}第一个来，送给{name}{a_item}。"),
+          ('{friend} arrived with a present. "Happy birthday!" {fhe} said. Inside was {a_item}.',
+           "{friend}带着礼物来了，说：“生日快乐！”礼物是{a_item}。"))
+    w.say(("{guest2} and {guest3} came too, and everyone played {game}.",
+           "{guest2}和{guest3}也来了，大家一起玩{game}。"))
+    if happy:
+        w.say(("Then {his} {adult} brought out {a_cake} with {next_age} candles on it.",
+               "然后，{adult}端出了{a_cake}，上面插着{next_age}根蜡烛。"))
+        w.say(('Everyone sang "Happy Birthday," and {name} blew out all the candles at once.',
+               "大家一起唱了《生日快乐》，{name}一口气吹灭了所有的蜡烛。"))
+        w.say(("It was the best birthday party ever.", "这是最棒的生日会。"))
+        w.end(happy, "happy", "excited", "joyful", "grateful")
+    else:
+        fall: Variant = (
+            "Then {his} {adult} carried out {a_cake}, but {ahe} tripped over a toy, and the cake fell on the ground.",
+            "然后，{adult}端出了{a_cake}，可是{ahe}被一个玩具绊了一下，蛋糕掉在了地上。")
+        rain: Variant = (
+            "Just as {his} {adult} brought out {a_cake}, it began to pour with rain, and everyone ran home.",
+            "{adult}刚端出{a_cake}，天上就下起了倾盆大雨，大家都跑回了家。")
+        w.say(fall, rain)
+        w.say(("There was no cake to eat and no candles to blow out.", "没有蛋糕可以吃，也没有蜡烛可以吹了。"))
+        w.say(("{name} tried to smile, but {he} was close to tears.", "{name}想笑一笑，可是眼泪都快掉下来了。"))
+        w.end(happy, "disappointed", "sad", "upset")
+    w.ask(("Whose birthday was it?", "{name}"), ("这是谁的生日？", "{name}"))
+    w.ask(("How old was {name} going to be?", "{next_age}"), ("{name}要满几岁了？", "{next_age}岁"))
+    w.ask(("What did {friend} give {name}?", "{item}"), ("{friend}送给{name}什么？", "{item}"))
+    w.ask(("What kind of cake was it?", "{cake}"), ("那是什么蛋糕？", "{cake}蛋糕"))
+    w.ask(("Where was the party?", "{at_place}"), ("生日会在哪里办？", "{at_place}"))
+
+
+class Need(NamedTuple):
+    """Someone who needs help: who, where, the trouble, the offer, the help, and how it ends (no sad ending: None)."""
+
+    who: Variant
+    places: tuple[str, ...]
+    trouble: Variant
+    offer: Variant
+    help: Variant
+    happy: Variant
+    sad: Variant | None
+
+
+NEEDS = (
+    Need(("an old woman", "一位老奶奶"), ("market", "village", "park", "bakery"),
+         ("She was carrying two heavy bags of food, and she had to stop every few steps.",
+          "她提着两大袋吃的，每走几步就得停下来歇一歇。"),
+         ('"Can I help you?" asked {name}.', "{name}问：“我可以帮您吗？”"),
+         ("{name} took one of the bags and carried it all the way to her door.",
+          "{name}接过一个袋子，一直帮她提到了家门口。"),
+         ('The old woman smiled. "Thank you, dear," she said, and she gave {name} a warm cookie.',
+          "老奶奶笑了。她说：“谢谢你，好孩子。”还送给{name}一块热乎乎的饼干。"),
+         ("But on the way, the bottom of the bag tore, and all the eggs fell out and broke. The old woman sighed, and "
+          "{name} did not know what to say.",
+          "可是走到半路，袋子底破了，鸡蛋全都掉出来摔碎了。老奶奶叹了一口气，{name}不知道该说什么才好。")),
+    Need(("an old man", "一位老爷爷"), ("orchard", "market", "village", "park"),
+         ("His basket had tipped over, and apples were rolling everywhere.", "他的篮子翻了，苹果滚得到处都是。"),
+         ('"I will help you!" said {name}.', "{name}说：“我来帮您！”"),
+         ("{name} ran after the apples and picked them up one by one.", "{name}追着苹果跑，把它们一个一个捡了起来。"),
+         ('"What a kind child you are," said the old man, and he gave {name} the two reddest apples.',
+          "老爷爷说：“你真是个好孩子。”他把两个最红的苹果送给了{name}。"),
+         ("But a big dog ran past and knocked the basket over again, and this time the apples rolled into a muddy "
+          "ditch. The old man shook his head sadly.",
+          "可是一只大狗跑过来，又把篮子撞翻了，这一次苹果都滚进了满是泥巴的沟里。老爷爷难过地摇了摇头。")),
+    Need(("a baby bird", "一只小鸟"), ("park", "garden", "forest", "orchard"),
+         ("It had fallen out of its nest and was calling for its mother.",
+          "它从鸟窝里掉了出来，正叽叽喳喳地叫着妈妈。"),
+         ('"Poor little bird," said {name}. "I will help you."', "{name}说：“可怜的小鸟，我来帮你。”"),
+         ("{name} picked it up very gently and looked up at the nest in the tree.",
+          "{name}轻轻地把它捧起来，抬头看了看树上的鸟窝。"),
+         ("{His} {adult} brought a ladder and put the baby bird back in its nest. Soon the mother bird came back with "
+          "a worm, and the baby bird stopped crying.",
+          "{adult}搬来一把梯子，把小鸟放回了鸟窝。不一会儿，鸟妈妈叼着一条虫子飞了回来，小鸟不再叫了。"),
+         ("But the nest was much too high, and nobody could reach it. {name} put the bird in a soft box under the "
+          "tree, but the next morning the box was empty, and nobody knew what had happened to it.",
+          "可是鸟窝太高了，谁也够不着。{name}把小鸟放在树下一个软软的盒子里，可是第二天早上，盒子空了，谁也不知道它怎么样了。")),
+    Need(("a lost puppy", "一只迷路的小狗"), ("park", "village", "market", "beach"),
+         ("It was shaking, and there was no owner anywhere.", "它浑身发抖，附近一个主人也没有。"),
+         ('"Don\'t be scared," said {name} softly.', "{name}轻声说：“别害怕。”"),
+         ('The name on its collar was {dog}, so {name} walked all around the {place}, calling, "Whose dog is {dog}?"',
+          "它的项圈上写着“{dog}”，于是{name}在{place}到处走，一边走一边喊：“{dog}是谁家的小狗？”"),
+         ('At last, a girl came running. "{dog}! There you are!" she cried, and she thanked {name} again and again.',
+          "终于，一个小姑娘跑了过来。她叫道：“{dog}！原来你在这儿！”她一遍又一遍地向{name}道谢。"),
+         ("But nobody knew the puppy, and when a loud truck went by, it ran away and disappeared. {name} looked for it "
+          "until dark, but the puppy was gone.",
+          "可是谁也不认识这只小狗。一辆大卡车轰隆隆地开过，小狗吓得跑掉了，再也不见了。{name}一直找到天黑，也没有找到它。")),
+    Need(("a little kitten", "一只小猫咪"), ("park", "garden", "village", "orchard"),
+         ("It had climbed up a tall tree, and now it was too scared to come down.",
+          "它爬上了一棵高高的树，现在吓得不敢下来了。"),
+         ('"Come down, little one," called {name}.', "{name}喊道：“下来吧，小家伙。”"),
+         ("{name} held out {his} arms and waited very patiently under the tree.", "{name}张开双臂，在树下耐心地等着。"),
+         ("Slowly, the kitten climbed down and jumped right into {name}'s arms. Its owner came running and thanked "
+          "{name} with a big smile.",
+          "小猫咪慢慢地爬了下来，一下子跳进了{name}的怀里。它的主人跑过来，笑着向{name}道谢。"),
+         ("But the kitten only climbed higher and higher. When it got dark, {name} had to go home, and the kitten was "
+          "still up in the tree.", "可是小猫咪越爬越高。天黑了，{name}只好回家，小猫咪还待在树上。")),
+    Need(("a little boy", "一个小男孩"), ("park", "playground", "village", "field"),
+         ("He had fallen off his bike, his knee was bleeding, and he was crying.",
+          "他从自行车上摔了下来，膝盖流血了，正在哭。"),
+         ('"Are you all right?" asked {name}.', "{name}问：“你没事吧？”"),
+         ("{name} helped him up and pushed his bike for him, and {his} {adult} walked him home.",
+          "{name}把他扶了起来，帮他推着自行车，{adult}把他送回了家。"),
+         ("The boy's mother put a bandage on his knee and thanked {name} for being so kind.",
+          "小男孩的妈妈给他的膝盖贴上了创可贴，谢谢{name}这么热心。"),
+         None),
+    Need(("a turtle", "一只乌龟"), ("pond", "lake", "river", "beach"),
+         ("It was lying on its back, and it could not turn over.", "它四脚朝天地躺着，怎么也翻不过身来。"),
+         ('"Hold on, little turtle," said {name}.', "{name}说：“别着急，小乌龟。”"),
+         ("{name} turned it over very carefully.", "{name}非常小心地把它翻了过来。"),
+         ("The turtle slowly walked back into the water, and it seemed to nod at {name}.",
+          "乌龟慢慢地爬回了水里，好像还朝{name}点了点头。"),
+         None),
+)
+
+
+def _helping(w: _Writer, happy: bool) -> None:
+    need = w.choice([n for n in NEEDS if happy or n.sad])
+    w.at(*need.places)
+    w.set("who", *need.who)
+    w.set("dog", *w.choice(PET_NAMES))
+    w.day()
+    _went_with_adult(w)
+    w.view(0.4)
+    w.say(("Suddenly, {name} saw {who}.",
+           "突然，{name}看见了{who}。"), ("{At_place}, {name} noticed {who}.", "{at_place}，{name}注意到了{who}。"))
+    w.say(need.trouble)
+    w.say(need.offer)
+    w.say(need.help)
+    if happy:
+        w.say(need.happy)
+        w.maybe(0.5, ("Helping had made the whole day brighter.", "帮助别人让这一整天都变得更美好了。"))
+        w.end(happy, "happy", "proud", "glad", "calm")
+    else:
+        w.say(need.sad)
+        w.end(happy, "sad", "upset", "worried")
+    w.ask(("Who needed help?", "{who}"), ("谁需要帮助？", "{who}"))
+    w.ask(*WHERE)
+
+
+class Fear(NamedTuple):
+    """Something to be afraid of: what, where, the scene, and how being brave (or not) turns out."""
+
+    what: Variant
+    places: tuple[str, ...]
+    scene: Variant
+    brave: Variant
+    scared: Variant
+
+
+FEARS = (
+    Fear(("the dark", "黑暗"), ("campsite", "forest"),
+         ("When night came, it was very dark, and strange sounds came from the trees.",
+          "天黑了，四周黑漆漆的，树林里传来了奇怪的声音。"),
+         ('{name} took a deep breath and switched on {his} flashlight. The strange sound was only an owl saying '
+          '"hoo, hoo."',
+          "{name}深深地吸了一口气，打开了手电筒。原来那奇怪的声音只是一只猫头鹰在“咕咕”地叫。"),
+         ("{name} hid under {his} blanket and did not come out until morning.",
+          "{name}躲在毯子里，一直到天亮都不敢出来。")),
+    Fear(("thunder", "打雷"), ("campsite", "farm", "village"),
+         ("In the evening a big storm came, and the thunder was so loud that the ground seemed to shake.",
+          "傍晚来了一场大暴风雨，雷声大得好像连地面都在晃。"),
+         ('{His} {adult} held {his} hand and said, "Thunder is only a noise. It cannot hurt you." {name} counted '
+          "slowly after each flash, and soon {he} was not afraid anymore.",
+          "{adult}握着{his}手说：“打雷只是一种声音，它伤不到你。”每次闪电以后，{name}都慢慢地数数，很快{he}就不害怕了。"),
+         ("{name} covered {his} ears and cried until the storm was over.", "{name}捂着耳朵，一直哭到暴风雨停了。")),
+    Fear(("the big dog", "那只大狗"), ("park", "village", "farm"),
+         ("On the path there was a big black dog, and it barked loudly.", "小路上有一只大黑狗，它汪汪地叫得很响。"),
+         ("{name} stood very still and held out {his} hand. The dog sniffed it and wagged its tail. It was friendly "
+          "after all!", "{name}一动不动地站着，伸出了手。大狗闻了闻，摇起了尾巴。原来它很友好！"),
+         ("{name} turned around and ran all the way home, and {he} did not go back to the {place} for a long time.",
+          "{name}转身一路跑回了家，很长时间都不敢再去{place}了。")),
+    Fear(("deep water", "深水"), ("lake", "swimming pool", "river"),
+         ("Everyone jumped into the water, but {name} stayed on the edge.", "大家都跳进了水里，{name}却站在边上不动。"),
+         ('{His} {adult} held out both hands and said, "I will not let go." {name} slid into the water, kicked {his} '
+          "legs, and laughed. It was fun!",
+          "{adult}伸出双手说：“我不会松手的。”{name}滑进水里，蹬了蹬腿，笑了起来。真好玩！"),
+         ("{name} sat on the edge for a long time and watched the others swim.",
+          "{name}在边上坐了很久，看着别人游泳。")),
+    Fear(("the tall slide", "那个高高的滑梯"), ("playground", "park", "swimming pool"),
+         ("There was a new slide there, and it was taller than a house.", "那里有一个新滑梯，比房子还高。"),
+         ("{name} climbed up slowly, one step at a time. At the top, {he} closed {his} eyes, and whoosh! Down {he} "
+          "went, faster and faster.",
+          "{name}一级一级慢慢地爬了上去。到了顶上，{he}闭上眼睛，嗖的一下滑了下去，越滑越快。"),
+         ("{name} climbed halfway up, but then {he} climbed back down again. {He} watched the other children slide and "
+          "wished {he} were braver.", "{name}爬到一半，又爬了下来。{he}看着别的孩子滑下来，真希望自己能勇敢一点。")),
+    Fear(("spiders", "蜘蛛"), ("garden", "farm", "forest", "castle"),
+         ("A big spider was sitting in the middle of its web, right in front of {name}.",
+          "一只大蜘蛛正趴在网中间，就在{name}面前。"),
+         ("{name} looked closely and saw tiny drops of dew shining on the web. The spider was busy, not scary.",
+          "{name}凑近一看，小小的露珠在蛛网上闪闪发光。蜘蛛只是在忙自己的事，一点也不可怕。"),
+         ("{name} screamed and ran away, and {he} did not go near that corner again.",
+          "{name}尖叫一声跑开了，再也不敢靠近那个角落。")),
+    Fear(("bees", "蜜蜂"), ("garden", "meadow", "orchard"),
+         ("Bees were buzzing all around the flowers, and one flew very close to {name}'s face.",
+          "蜜蜂在花丛里嗡嗡地飞来飞去，有一只飞到了{name}的脸跟前。"),
+         ("{name} stood very still, just as {his} {adult} had told {him}. The bee flew away to a flower, and soon "
+          "{name} was watching the bees with a smile.",
+          "{name}照{adult}说的那样，一动也不动。蜜蜂飞到一朵花上去了，很快{name}就笑着看起蜜蜂来了。"),
+         ("{name} waved {his} arms and ran back to the car, and {he} would not come out again.",
+          "{name}挥着胳膊跑回了车里，说什么也不肯再出来了。")),
+    Fear(("the high bridge", "那座高高的桥"), ("river", "forest", "waterfall"),
+         ("The only way across was a narrow wooden bridge, high above the rushing water.",
+          "唯一的路是一座窄窄的木桥，高高地架在湍急的水流上。"),
+         ("{name} held on to the rope, looked straight ahead, and walked across one slow step at a time. On the "
+          "other side, {he} jumped for joy.",
+          "{name}抓着绳子，眼睛看着前面，一步一步慢慢地走了过去。到了对岸，{he}高兴得跳了起来。"),
+         ("{name} could not take a single step onto the bridge, so {they} had to turn around and go home.",
+          "{name}一步也不敢踏上桥，{they}只好掉头回家了。")),
+    Fear(("the big waves", "大浪"), ("beach", "island"),
+         ("The waves were big and noisy, and they crashed onto the sand.", "海浪又大又响，一下一下地拍打着沙滩。"),
+         ("{name} held {his} {adult}'s hand, and together they jumped over the small waves at the edge. Soon {name} "
+          "was laughing and splashing.", "{name}拉着{adult}的手，一起跳过了岸边的小浪花。很快，{name}就笑着玩起水来。"),
+         ("{name} stayed far away from the water and built a sandcastle alone. {He} did not put even one toe in the "
+          "sea.",
+          "{name}离水远远的，一个人堆沙堡。{he}连一个脚趾头都没有放进海里。")),
+)
+
+
+def _brave(w: _Writer, happy: bool) -> None:
+    fear = w.choice(FEARS)
+    w.at(*fear.places)
+    w.group("name", "adult")
+    w.set("fear", *fear.what)
+    w.day()
+    _went_with_adult(w)
+    w.view(0.5)
+    w.say(fear.scene)
+    w.say(("{name} was afraid of {fear}.",
+           "{name}很怕{fear}。"), ("{name} had always been afraid of {fear}.", "{name}一直都很怕{fear}。"))
+    w.maybe(0.6, ('"I am scared," {name} whispered.', "{name}小声说：“我害怕。”"),
+            ("{name}'s knees were shaking, and {his} heart was beating fast.", "{name}的膝盖直发抖，心怦怦直跳。"))
+    if happy:
+        w.say(fear.brave)
+        w.maybe(0.5, ("Being brave did not mean not being scared. It meant trying anyway.",
+                      "勇敢并不是不害怕，而是害怕了也愿意试一试。"))
+        w.end(happy, "proud", "happy", "calm")
+    else:
+        w.say(fear.scared)
+        w.end(happy, "scared", "sad", "upset", "worried")
+    w.ask(("What was {name} afraid of?", "{fear}"), ("{name}害怕什么？", "{fear}"))
+    w.ask(*WHERE)
+
+
+# contest | 中文 | places | practice | 练习 | what went wrong | 出了什么错
+CONTESTS = _rows("""
+running race|赛跑|park,school,field,playground|running|跑步|{name} tripped over a stone and fell|{name}被一块石头绊倒了
+drawing contest|绘画比赛|school,library,museum,park|drawing|画画|{name} spilled water all over {his} picture|\
+    {name}不小心把水洒在了{his}画上
+singing contest|唱歌比赛|school,music school,village,fair|singing|唱歌|{name} forgot the words of {his} song|\
+    {name}忘了歌词
+sandcastle contest|堆沙堡比赛|beach,island|building sandcastles|堆沙堡|a big wave washed {name}'s castle away|\
+    一个大浪把{name}的沙堡冲走了
+kite contest|风筝比赛|hill,field,meadow,beach|flying kites|放风筝|the string of {name}'s kite snapped|{name}的风筝线断了
+swimming race|游泳比赛|swimming pool,lake|swimming|游泳|{name} swallowed some water and had to stop|\
+    {name}呛了一口水，只好停了下来
+baking contest|烘焙比赛|bakery,fair,market,village|baking|烤蛋糕|{name}'s cake came out of the oven flat and burned|\
+    {name}的蛋糕从烤箱里拿出来时又扁又焦
+dance contest|舞蹈比赛|school,music school,fair|dancing|跳舞|{name} slipped and fell in the middle of {his} dance|\
+    {name}跳着跳着脚下一滑，摔倒了
+pumpkin contest|南瓜比赛|farm,fair,village|growing pumpkins|种南瓜|\
+    a hungry goat took a big bite out of {name}'s pumpkin|一只饿坏了的山羊在{name}的南瓜上咬了一大口
+poem contest|诗歌比赛|school,library|writing poems|写诗|{name} was so nervous that {he} could not say a single word|\
+    {name}紧张得一个字也说不出来
+""")
+
+# prize | 中文 | measure word
+PRIZES = _rows("""
+gold medal|金牌|枚
+shiny trophy|闪亮的奖杯|座
+blue ribbon|蓝丝带|条
+box of paints|颜料|盒
+golden star|金星星|颗
+basket of fruit|水果|篮
+little silver cup|小银杯|个
+apple pie|苹果派|个
+fairy tale book|童话书|本
+jar of honey|蜂蜜|罐
+toy rocket|玩具火箭|个
+giant chocolate egg|巨大的巧克力蛋|个
+""")
+
+
+def _contest(w: _Writer, happy: bool) -> None:
+    contest_en, contest_zh, places, practice_en, practice_zh, oops_en, oops_zh = w.choice(CONTESTS)
+    w.at(*places.split(","))
+    w.set("contest", contest_en, contest_zh)
+    w.set("a_contest", _a(contest_en), contest_zh)
+    w.set("practice", practice_en, practice_zh)
+    w.set("oops", oops_en, oops_zh)
+    prize_en, prize_zh, prize_mw = w.choice(PRIZES)
+    w.set("prize", prize_en, prize_zh)
+    w.set("a_prize", _a(prize_en), f"一{prize_mw}{prize_zh}")
+    w.say(("There was going to be {a_contest} {at_place} on {weekday}.", "{weekday}，{place}要举行一场{contest}。"))
+    w.say(("The winner would get {a_prize}.", "获胜的人可以得到{a_prize}。"))
+    w.say(("{name} wanted to win more than anything.",
+           "{name}特别想赢。"), ("{name} really wanted to win.", "{name}非常想赢。"))
+    w.say(("Every day, {he} practiced {practice}.", "每天，{he}都练习{practice}。"),
+          ("{He} practiced {practice} every day after school.", "每天放学以后，{he}都练习{practice}。"))
+    w.say(("{His} friend {friend} was going to be in the {contest} too.", "{his}朋友{friend}也要参加这场{contest}。"))
+    w.day()
+    w.say(("On the day of the {contest}, {name}'s heart was beating fast.", "比赛那天，{name}的心怦怦直跳。"))
+    w.view(0.4)
+    w.maybe(0.6, ('"You can do it!" said {his} {adult}.', "{adult}说：“你一定行的！”"))
+    if happy:
+        w.say(("{name} did {his} very best.", "{name}尽了最大的努力。"))
+        w.say(('At the end, the judge said, "The winner is {name}!"', "最后，裁判大声宣布：“获胜的是{name}！”"))
+        w.say(("{name} got {a_prize}, and {friend} cheered for {him}.", "{name}得到了{a_prize}，{friend}为{him}欢呼。"))
+        w.end(happy, "proud", "happy", "excited")
+        winner: Variant = ("{name}", "{name}")
+    else:
+        w.say(("But in the middle of the {contest}, {oops}.", "可是比赛进行到一半，{oops}。"))
+        w.say(("{friend} won the {contest}, and {name} did not win anything.",
+               "{friend}赢得了这场{contest}，{name}什么也没得到。"))
+        w.maybe(0.5, ("{name} clapped for {friend}, but {he} felt a lump in {his} throat.",
+                      "{name}为{friend}鼓掌，可是喉咙里像堵了什么东西。"))
+        w.end(happy, "disappointed", "sad", "upset")
+        winner = ("{friend}", "{friend}")
+    w.ask(("Who won the {contest}?", winner[0]), ("谁赢得了{contest}？", winner[1]))
+    w.ask(("What was the prize?", "{prize}"), ("奖品是什么？", "{prize}"))
+    w.ask(*WHERE)
+
+
+# skill | 中文 | places | what went wrong the first time | 第一次出了什么错
+SKILLS = _rows("""
+ride a bike|骑自行车|park,playground|{he} wobbled and fell over|{he}摇摇晃晃地摔倒了
+swim|游泳|swimming pool,lake|{he} sank and swallowed some water|{he}沉了下去，还呛了一口水
+skate|滑冰|ice rink|{his} feet slipped, and {he} sat down hard on the ice|{he}脚下一滑，一屁股坐在了冰上
+climb a tree|爬树|park,forest,orchard,garden|{he} slid back down to the ground|{he}又滑回了地上
+fly a kite|放风筝|hill,field,meadow|the kite crashed into the grass|风筝一头栽进了草丛里
+bake bread|烤面包|bakery|the bread came out as hard as a rock|面包烤得像石头一样硬
+play the piano|弹钢琴|music school|{his} fingers got all mixed up|{he}的手指全乱了套
+catch a fish|钓鱼|lake,river,pond,harbor|the fish ate the worm and swam away|鱼吃掉了鱼饵，游走了
+row a boat|划船|lake,river|the boat only went round and round in circles|小船只在原地打转
+juggle three balls|抛接三个球|circus,park|all the balls fell on the ground|球全都掉在了地上
+do a cartwheel|做侧手翻|park,playground,meadow|{he} landed in a heap on the grass|{he}摔在草地上，滚成了一团
+whistle|吹口哨|park,village,field,farm|only air came out|只吹出了一点气
+draw a horse|画马|school,farm,library|the horse looked like a potato|画出来的马像个土豆
+play the violin|拉小提琴|music school|the violin squeaked like a mouse|小提琴发出了老鼠一样的吱吱声
+dive|跳水|swimming pool,lake|{he} landed flat on {his} tummy with a big splash|{he}肚子先着水，溅起了好大的水花
+fold paper planes|折纸飞机|park,school,hill|the plane flew straight into the ground|纸飞机一头栽到了地上
+knit a scarf|织围巾|village,garden|the wool got into a terrible tangle|毛线缠成了一团乱麻
+""")
+
+
+def _skill(w: _Writer, happy: bool) -> None:
+    skill_en, skill_zh, places, oops_en, oops_zh = w.choice(SKILLS)
+    w.at(*places.split(","))
+    w.set("skill", skill_en, skill_zh)
+    w.set("oops", oops_en, oops_zh)
+    w.say(("{name} wanted to learn to {skill}.", "{name}很想学会{skill}。"),
+          ("More than anything, {name} wished {he} could {skill}.", "{name}最大的愿望就是学会{skill}。"))
+    w.say(('"I will teach you," said {his} {adult}.', "{adult}说：“我来教你。”"))
+    w.day()
+    w.say(("{name} and {his} {adult} went to the {place} to practice.", "{name}和{adult}一起去{place}练习。"))
+    w.view(0.5)
+    w.say(("The first time {name} tried, {oops}.", "{name}第一次试的时候，{oops}。"))
+    w.say(('"Everyone finds it hard at first," said {his} {adult}. "Try again."',
+           "{adult}说：“一开始谁都觉得难。再试一次吧。”"))
+    w.say(("So {name} tried again, and again, and again.", "于是，{name}试了一次又一次。"))
+    if happy:
+        w.say(("At last, {name} could {skill} all by {himself}!", "终于，{name}自己也会{skill}了！"))
+        w.say(('"I did it!" {he} shouted.', "{he}大喊：“我做到了！”"))
+        w.end(happy, "proud", "happy", "excited")
+    else:
+        w.say(("But no matter how hard {he} tried, {he} still could not {skill}.",
+               "可是不管{he}怎么努力，还是学不会{skill}。"))
+        w.say(("In the end, {name} gave up and went home.", "最后，{name}放弃了，回了家。"))
+        w.end(happy, "disappointed", "sad", "upset")
+    w.ask(("What did {name} want to learn?", "{skill}"), ("{name}想学会什么？", "{skill}"))
+    w.ask(("Who taught {name}?", "{his} {adult}"), ("谁教{name}？", "{adult}"))
+    w.ask(*WHERE)
+
+
+_SHAPES: dict[str, Callable[[_Writer, bool], None]] = {
+    "friend": _friend, "lost": _lost, "trip": _trip, "problem": _problem, "quarrel": _quarrel, "party": _party,
+    "helping": _helping, "brave": _brave, "contest": _contest, "skill": _skill,
+}
+SHAPES = tuple(_SHAPES)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The public API: stories, a corpus split into train/validation, and its cache.
+
+
+@dataclass(frozen=True)
+class Story:
+    """One generated story, its Chinese version, its labels, and question/answer pairs about it."""
+
+    id: int
+    text: str
+    text_zh: str
+    shape: str
+    main_character: str
+    place: str
+    happy_ending: bool
+    lost_item: str | None
+    qa: tuple[tuple[str, str], ...]
+    qa_zh: tuple[tuple[str, str], ...]
+
+
+def generate_story(rng: random.Random, story_id: int) -> Story:
+    """Write one story with choices drawn from ``rng``."""
+    shape = rng.choice(SHAPES)
+    happy = rng.random() < HAPPY_RATE
+    w = _Writer(rng)
+    w.cast()
+    w.ask(("Who is the story about?", "{name}"), ("这个故事讲的是谁？", "{name}"))
+    w.introduce()
+    _SHAPES[shape](w, happy)
+    return Story(id=story_id, text=" ".join(w.lines_en), text_zh="".join(w.lines_zh), shape=shape,
+                 main_character=w.en["name"], place=w.place.en, happy_ending=happy, lost_item=w.lost_item,
+                 qa=tuple(w.qa_en), qa_zh=tuple(w.qa_zh))
+
+
+def generate_stories(n: int, seed: int = 0) -> list[Story]:
+    """``n`` stories with distinct texts, drawn from ``random.Random(seed)``: the same list on every machine."""
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    rng = random.Random(seed)
+    stories: list[Story] = []
+    seen: set[str] = set()
+    while len(stories) < n:
+        story = generate_story(rng, len(stories))
+        if story.text not in seen and story.text_zh not in seen:
+            seen.update((story.text, story.text_zh))
+            stories.append(story)
+    return stories
+
+
+_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+LANGUAGES = ("en", "zh", "both")
+
+
+@dataclass
+class Corpus:
+    """Stories split into training and validation sets, with no story (or identical text) in both."""
+
+    train: list[Story]
+    val: list[Story]
+
+    def text(self, split: str = "train", language: str = "en") -> str:
+        """All stories of ``split`` ("train" or "val") in ``language`` ("en", "zh", or "both": English line, then
+        Chinese line), separated by a blank line."""
+        if split not in ("train", "val"):
+            raise ValueError(f"split must be 'train' or 'val', got {split!r}")
+        if language not in LANGUAGES:
+            raise ValueError(f"language must be one of {LANGUAGES}, got {language!r}")
+        pick = {"en": lambda s: s.text, "zh": lambda s: s.text_zh, "both": lambda s: f"{s.text}\n{s.text_zh}"}[language]
+        return "\n\n".join(pick(story) for story in getattr(self, split))
+
+    def stats(self) -> dict:
+        """Size of the whole corpus: stories, English words and distinct words, characters and MB (10^6 bytes of
+        UTF-8) in English and Chinese, distinct Chinese characters, and the share of happy endings."""
+        stories = self.train + self.val
+        en = "\n\n".join(s.text for s in stories)
+        zh = "\n\n".join(s.text_zh for s in stories)
+        words = _WORD.findall(en.lower())
+        return {
+            "stories": len(stories), "train_stories": len(self.train), "val_stories": len(self.val),
+            "en_words": len(words), "en_distinct_words": len(set(words)),
+            "en_chars": len(en), "en_mb": round(len(en.encode()) / 1e6, 3),
+            "zh_chars": len(zh), "zh_distinct_chars": len({c for c in zh if "\u4e00" <= c <= "\u9fff"}),
+            "zh_mb": round(len(zh.encode()) / 1e6, 3),
+            "happy_fraction": round(sum(s.happy_ending for s in stories) / max(len(stories), 1), 3),
+        }
+
+
+def cache_path(folder: str | Path, n_stories: int, seed: int) -> Path:
+    """Where :func:`load_corpus` keeps a generated corpus; the name changes with :data:`GENERATOR_VERSION`."""
+    return Path(folder) / f"corpus-v{GENERATOR_VERSION}-seed{seed}-n{n_stories}.jsonl"
+
+
+def load_corpus(n_stories: int = DEFAULT_STORIES, seed: int = 0, val_fraction: float = 0.05,
+                cache_dir: str | Path | None = None) -> Corpus:
+    """The corpus of ``n_stories`` stories for ``seed``, read from the cache folder or generated and cached there.
+
+    The last ``round(n_stories * val_fraction)`` stories (at least one if ``val_fraction > 0``) are the
+    validation set. ``cache_dir`` defaults to :func:`llama_course.sources.cache_dir`.
+    """
+    if isinstance(n_stories, bool) or not isinstance(n_stories, int):
+        raise TypeError(f"n_stories must be an int, got {type(n_stories).__name__}")
+    if not 0 <= val_fraction < 1:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    n_val = max(1, round(n_stories * val_fraction)) if val_fraction > 0 else 0
+    if n_stories - n_val < 1:
+        raise ValueError(f"n_stories={n_stories} is too few to keep a training set with val_fraction={val_fraction}")
+    from .sources import cache_dir as default_cache_dir
+
+    folder = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    path = cache_path(folder, n_stories, seed)
+    stories = _read_cache(path)
+    if stories is None:
+        stories = generate_stories(n_stories, seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        lines = "".join(json.dumps(asdict(s), ensure_ascii=False) + "\n" for s in stories)
+        atomic_write(path, lambda tmp: Path(tmp).write_text(lines, encoding="utf-8"))
+    return Corpus(train=stories[: n_stories - n_val], val=stories[n_stories - n_val:])
+
+
+def _read_cache(path: Path) -> list[Story] | None:
+    """The cached stories, or None when there is no cache or it is unreadable (then it is made again)."""
+    if not path.exists():
+        return None
+    try:
+        with path.open(encoding="utf-8") as f:
+            return [_story_from_json(line) for line in f]
+    except (ValueError, TypeError, KeyError):  # a damaged cache file costs a regeneration, nothing more
+        return None
+
+
+def _story_from_json(line: str) -> Story:
+    fields = json.loads(line)
+    for key in ("qa", "qa_zh"):
+        fields[key] = tuple(tuple(pair) for pair in fields[key])
+    return Story(**fields)

@@ -1,0 +1,183 @@
+import json
+import random
+import re
+from collections import Counter
+
+import pytest
+
+from llama_course import corpus
+
+SAMPLE = corpus.generate_stories(3000, seed=7)
+SENTENCE_END = re.compile(r'(?<=[.!?])"?\s+(?=["A-Z])')
+A_AN_EXCEPTIONS = {"unicorn", "ukulele", "one", "useful", "uniform", "european", "honest", "hour", "honor"}
+
+
+def sentences(text):
+    return [part.strip() for part in SENTENCE_END.split(text)]
+
+
+@pytest.fixture(scope="module")
+def default_corpus(tmp_path_factory):
+    return corpus.load_corpus(cache_dir=tmp_path_factory.mktemp("cache"))
+
+
+def test_same_seed_same_stories_and_other_seed_differs():
+    again = corpus.generate_stories(3000, seed=7)
+    assert again == SAMPLE
+    assert corpus.generate_stories(50, seed=8) != SAMPLE[:50]
+    assert corpus.generate_story(random.Random(3), 0) == corpus.generate_story(random.Random(3), 0)
+
+
+def test_generation_does_not_touch_the_global_random_state():
+    random.seed(123)
+    expected = random.random()
+    random.seed(123)
+    corpus.generate_stories(20)
+    assert random.random() == expected
+
+
+def test_default_corpus_size_and_vocabulary(default_corpus):
+    stats = default_corpus.stats()
+    assert stats["stories"] == corpus.DEFAULT_STORIES
+    assert 2.0 < stats["en_mb"] < 4.0 and stats["zh_mb"] > 1.0
+    assert stats["en_distinct_words"] > 1500
+    assert stats["zh_distinct_chars"] > 1000
+
+
+def test_a_and_an_agree_with_the_next_word():
+    for story in SAMPLE:
+        for article, word in re.findall(r"\b([Aa]n?) ([A-Za-z]+)", story.text):
+            vowel_sound = word[0].lower() in "aeiou"
+            if word.lower() in A_AN_EXCEPTIONS:
+                vowel_sound = not vowel_sound
+            assert (article.lower() == "an") == vowel_sound, f"{article} {word!r} in story {story.id}: {story.text}"
+
+
+def test_main_character_pronouns_match_gender():
+    checked = 0
+    for story in SAMPLE:
+        name = story.main_character
+        first = sentences(story.text)[0]
+        gender = re.search(r"\b(boy|girl)\b", first)
+        assert gender and name in first, first
+        he = "He" if gender.group(1) == "boy" else "She"
+        parts = sentences(story.text)
+        for this, following in zip(parts, parts[1:], strict=False):
+            if this.startswith(name + " ") and following.split()[0] in ("He", "She"):
+                assert following.split()[0] == he, f"{this} {following}"
+                checked += 1
+    assert checked > 1000
+
+
+def test_labels_and_answers_are_in_the_text():
+    for story in SAMPLE:
+        assert story.main_character in story.text
+        assert f"the {story.place}" in story.text
+        if story.lost_item is not None:
+            assert story.shape == "lost" and story.lost_item in story.text
+        for qa, text in ((story.qa, story.text), (story.qa_zh, story.text_zh)):
+            assert len(qa) >= 4
+            for question, answer in qa:
+                assert answer in text, f"{question} -> {answer!r} not in story {story.id}: {text}"
+        for _, answer in story.qa:
+            assert 1 <= len(answer.split()) <= 3, answer
+    assert {q for q, _ in SAMPLE[0].qa} >= {"Who is the story about?"}
+
+
+def test_the_ending_is_expressed_in_the_text():
+    happy_words = {row[0] for row in corpus.FEELINGS[True]}
+    sad_words = {row[0] for row in corpus.FEELINGS[False]}
+    for story in SAMPLE:
+        feeling = dict(story.qa)[f"How did {story.main_character} feel at the end?"]
+        assert feeling in (happy_words if story.happy_ending else sad_words)
+        assert feeling in sentences(story.text)[-1] or feeling in sentences(story.text)[-2]
+
+
+def test_label_distribution():
+    happy = sum(story.happy_ending for story in SAMPLE) / len(SAMPLE)
+    assert 0.6 < happy < 0.8
+    shapes = Counter(story.shape for story in SAMPLE)
+    assert set(shapes) == set(corpus.SHAPES) and len(corpus.SHAPES) >= 8
+    assert min(shapes.values()) > len(SAMPLE) / len(corpus.SHAPES) / 2
+    assert {s.happy_ending for s in SAMPLE if s.shape == "lost"} == {True, False}
+    assert len({s.main_character for s in SAMPLE}) > 100 and len({s.place for s in SAMPLE}) > 25
+
+
+def test_chinese_text_is_chinese():
+    for story in SAMPLE[:300]:
+        han = sum("\u4e00" <= c <= "\u9fff" for c in story.text_zh)
+        assert han / len(story.text_zh) > 0.75, story.text_zh
+        assert not re.search(r"[A-Za-z]", story.text_zh), story.text_zh
+        assert story.text_zh.endswith(("。", "！", "”"))
+
+
+def test_stories_are_distinct():
+    assert len({s.text for s in SAMPLE}) == len(SAMPLE)
+    assert len({s.text_zh for s in SAMPLE}) == len(SAMPLE)
+    assert [s.id for s in SAMPLE] == list(range(len(SAMPLE)))
+
+
+def test_colliding_stories_are_generated_again(monkeypatch):
+    real = corpus.generate_story
+    calls = []
+
+    def collide(rng, story_id):  # every other call repeats the first story
+        calls.append(story_id)
+        return real(random.Random(0), story_id) if len(calls) % 2 else real(rng, story_id)
+
+    monkeypatch.setattr(corpus, "generate_story", collide)
+    stories = corpus.generate_stories(5)
+    assert len({s.text for s in stories}) == 5 and [s.id for s in stories] == list(range(5))
+    assert len(calls) > 5
+
+
+def test_split_has_no_overlap_and_text_joins_stories(tmp_path):
+    data = corpus.load_corpus(200, seed=1, val_fraction=0.1, cache_dir=tmp_path)
+    assert (len(data.train), len(data.val)) == (180, 20)
+    assert not {s.text for s in data.train} & {s.text for s in data.val}
+    assert not {s.id for s in data.train} & {s.id for s in data.val}
+    assert data.text("val").split("\n\n") == [s.text for s in data.val]
+    assert data.text("val", "zh").split("\n\n") == [s.text_zh for s in data.val]
+    assert data.text("val", "both").split("\n\n")[0] == f"{data.val[0].text}\n{data.val[0].text_zh}"
+    with pytest.raises(ValueError, match="split"):
+        data.text("test")
+    with pytest.raises(ValueError, match="language"):
+        data.text("train", "fr")
+    with pytest.raises(ValueError, match="val_fraction"):
+        corpus.load_corpus(10, val_fraction=1.0, cache_dir=tmp_path)
+
+
+def test_cache_round_trip(tmp_path):
+    first = corpus.load_corpus(50, seed=3, cache_dir=tmp_path)
+    path = corpus.cache_path(tmp_path, 50, 3)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[0])["id"] == 0
+    assert corpus.load_corpus(50, seed=3, cache_dir=tmp_path) == first
+    lines = path.read_text(encoding="utf-8").splitlines()
+    edited = json.loads(lines[0]) | {"text": "Edited."}
+    path.write_text("\n".join([json.dumps(edited, ensure_ascii=False)] + lines[1:]) + "\n", encoding="utf-8")
+    assert corpus.load_corpus(50, seed=3, cache_dir=tmp_path).train[0].text == "Edited."  # read, not regenerated
+
+
+def test_cache_is_invalidated_by_a_new_generator_version(tmp_path, monkeypatch):
+    corpus.load_corpus(30, cache_dir=tmp_path)
+    monkeypatch.setattr(corpus, "GENERATOR_VERSION", corpus.GENERATOR_VERSION + 1)
+    corpus.load_corpus(30, cache_dir=tmp_path)
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == [f"corpus-v{corpus.GENERATOR_VERSION - 1}-seed0-n30.jsonl",
+                     f"corpus-v{corpus.GENERATOR_VERSION}-seed0-n30.jsonl"]
+
+
+def test_cache_defaults_to_the_course_cache_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("LLAMA_COURSE_CACHE", str(tmp_path))
+    corpus.load_corpus(10)
+    assert corpus.cache_path(tmp_path, 10, 0).exists()
+
+
+def test_a_damaged_cache_is_regenerated(tmp_path):
+    first = corpus.load_corpus(n_stories=20, cache_dir=tmp_path)
+    path = corpus.cache_path(tmp_path, 20, 0)
+    path.write_text('{"id": 0, "text": "cut off', encoding="utf-8")
+    again = corpus.load_corpus(n_stories=20, cache_dir=tmp_path)
+    assert again.train == first.train and again.val == first.val
+    assert corpus._read_cache(path) == first.train + first.val, "the cache was written again"
