@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from .config import PRESETS, LlamaConfig
+from .corpus import DEFAULT_STORIES
 from .model import count_params, flops_per_token
 
 
@@ -77,6 +78,24 @@ def cmd_params(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tokenizer(args: argparse.Namespace) -> int:
+    """Train the course's SentencePiece tokenizer on the embedded corpus (English and Chinese)."""
+    import time
+
+    from .corpus import load_corpus
+    from .tokenizer import Tokenizer
+
+    corpus = load_corpus(n_stories=args.stories, seed=args.seed)
+    start = time.perf_counter()
+    tokenizer = Tokenizer.train(corpus.text("train", "both"), args.out, vocab_size=args.vocab_size)
+    seconds = time.perf_counter() - start
+    print(f"trained {tokenizer!r} on {len(corpus.train)} stories in {seconds:.1f} s -> {args.out}")
+    for language in ("en", "zh"):
+        text = corpus.text("val", language)
+        print(f"  {language}: {len(tokenizer.encode(text)) / len(text):.3f} tokens per character (validation stories)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llama-course", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -90,6 +109,12 @@ def build_parser() -> argparse.ArgumentParser:
     params = sub.add_parser("params", help="parameter, memory and FLOP counts of LLaMA shapes")
     params.add_argument("presets", nargs="*", metavar="PRESET", help=f"any of {', '.join(PRESETS)} (default: all)")
     params.set_defaults(func=cmd_params)
+    tok = sub.add_parser("tokenizer", help="train the course tokenizer on the embedded corpus")
+    tok.add_argument("--out", default="assets/tokenizer.model", help="where to write the .model file")
+    tok.add_argument("--vocab-size", type=int, default=4096)
+    tok.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
+    tok.add_argument("--seed", type=int, default=0)
+    tok.set_defaults(func=cmd_tokenizer)
     return parser
 
 

@@ -16,6 +16,7 @@ def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
     target = Path(target)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
     try:
         write(tmp)
         os.replace(tmp, target)
@@ -23,3 +24,9 @@ def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
         if os.path.exists(tmp):
             os.remove(tmp)
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

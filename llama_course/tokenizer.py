@@ -16,6 +16,9 @@ import sentencepiece as spm
 from .bpe import validate_ids
 from .files import atomic_write
 
+# The course's tokenizer, trained on the embedded corpus by `llama-course tokenizer` (see the README).
+COURSE_TOKENIZER = Path(__file__).resolve().parents[1] / "assets" / "tokenizer.model"
+
 # The chat format used in fine-tuning: "<|user|>question<|end|><|assistant|>answer<|end|>".
 CHAT_TOKENS = ("<|user|>", "<|assistant|>", "<|end|>")
 SPECIAL_PIECES = ("<unk>", "<s>", "</s>", "<pad>")  # ids 0, 1, 2, 3
@@ -242,3 +245,13 @@ class CharTokenizer:
         if not isinstance(data.get("chars"), list):
             raise ValueError(f"{path}: 'chars' must be a list of characters")
         return cls(data["chars"])
+
+
+def course_tokenizer() -> Tokenizer:
+    """The tokenizer shipped in ``assets/``: SentencePiece BPE, 4096 pieces, English and Chinese stories."""
+    if not COURSE_TOKENIZER.is_file():
+        raise FileNotFoundError(
+            f"the course tokenizer is missing ({COURSE_TOKENIZER.name} in the checkout's assets folder); "
+            "make it again with: llama-course tokenizer"
+        )
+    return Tokenizer.load(COURSE_TOKENIZER)
