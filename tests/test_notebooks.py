@@ -12,8 +12,8 @@ def code_cells(path):
     return [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
 
 
-def test_the_foundation_notebooks_exist():
-    assert {"00_welcome.ipynb", "04_llama_block.ipynb"} <= {p.name for p in NOTEBOOKS}
+def test_the_written_notebooks_exist():
+    assert {"00_welcome.ipynb", "01_tokenization.ipynb", "04_llama_block.ipynb"} <= {p.name for p in NOTEBOOKS}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
