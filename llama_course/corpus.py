@@ -18,9 +18,10 @@ from typing import NamedTuple, TypeVar
 
 from .files import atomic_write
 
-GENERATOR_VERSION = 1  # bump whenever the generator's output changes: it names the cache file
+GENERATOR_VERSION = 2  # bump whenever the generator's output changes: it names the cache file
 DEFAULT_STORIES = 4000  # about 3 MB of English and 3 MB of Chinese (UTF-8)
 HAPPY_RATE = 0.7
+DIGIT_RATE = 0.3  # the share of stories that may write numbers in digits ("8 years old", "8岁")
 T = TypeVar("T")
 
 
@@ -364,22 +365,34 @@ seal|海豹|只|clapping its flippers|正在拍着鳍
 whale|鲸鱼|头|blowing water into the air|正往空中喷水
 """)}
 
+# English | Chinese | the animals it suits ("*": any). An adjective is never put before an animal whose Chinese name
+# starts with one of its characters (no 一只老老虎, 一只小小鹿), nor 大/小 before 小马, 小羊, 小鹿 or 大象.
 ANIMAL_ADJECTIVES = _rows("""
-little|小
-big|大
-sleepy|懒洋洋的
-funny|滑稽的
-busy|忙忙碌碌的
-noisy|吵吵闹闹的
-fat|胖乎乎的
-tiny|小小的
-curious|好奇的
-hungry|饥饿的
-old|老
-beautiful|美丽的
-fluffy|毛茸茸的
-shy|害羞的
+little|小|*
+big|大|*
+hungry|饥饿的|*
+tiny|小小的|bee butterfly ladybug snail mouse frog crab fish starfish robin hedgehog turtle duck rabbit squirrel bat
+sleepy|懒洋洋的|cat dog rabbit owl fox hedgehog cow pig horse sheep lion tiger bear panda seal turtle bat kangaroo \
+    goat donkey pony lamb otter monkey elephant giraffe zebra penguin beaver deer
+funny|滑稽的|monkey penguin parrot goat duck seal otter dolphin kangaroo pig donkey crab octopus frog dog cat lamb hen
+busy|忙忙碌碌的|bee squirrel beaver hen mouse robin pigeon ladybug crab penguin duck monkey
+noisy|吵吵闹闹的|dog duck hen pigeon seagull parrot monkey donkey goat sheep cow pig lion frog seal robin
+fat|胖乎乎的|pig cow hen pigeon seal panda bear hedgehog mouse duck sheep lamb rabbit cat dog penguin robin goat pony
+curious|好奇的|cat dog rabbit duck squirrel deer owl fox hedgehog pig goat monkey giraffe penguin kangaroo otter seal \
+    dolphin parrot octopus mouse lamb pony robin seagull bear panda zebra horse donkey turtle frog crab fish
+old|老|cat dog horse cow donkey turtle lion elephant bear owl goat sheep pig whale hen frog
+beautiful|美丽的|swan butterfly horse deer parrot ladybug zebra tiger giraffe robin fish owl starfish dolphin cat fox \
+    pony whale eagle
+fluffy|毛茸茸的|cat dog rabbit squirrel fox sheep lamb panda bear pony hen owl duck mouse
+shy|害羞的|deer rabbit hedgehog turtle snail mouse fox octopus otter lamb owl pony squirrel
 """)
+ANIMAL_ADJECTIVES_FOR = {
+    name: [(en, zh) for en, zh, suits in ANIMAL_ADJECTIVES
+           if (suits == "*" or name in suits.split()) and animal.zh[0] not in zh
+           and not (animal.zh[0] in "大小" and zh[0] in "大小")]
+    for name, animal in ANIMALS.items()
+}
+
 
 # Things a child can own, lose, give or fight over. The last field names the adjectives that suit it.
 OBJECTS = _rows("""
@@ -392,8 +405,8 @@ toy boat|玩具船|艘|color new
 toy plane|玩具飞机|架|color new
 robot|机器人|个|color new
 doll|娃娃|个|soft
-hat|帽子|顶|color new
-scarf|围巾|条|color pattern
+hat|帽子|顶|color new wool
+scarf|围巾|条|color pattern wool
 umbrella|雨伞|把|color pattern
 book|书|本|book
 storybook|故事书|本|book
@@ -403,7 +416,7 @@ necklace|项链|条|metal
 bracelet|手链|条|metal
 watch|手表|块|metal new
 coin|硬币|枚|metal
-glove|手套|只|color
+glove|手套|只|color wool
 backpack|书包|个|color new
 lunch box|饭盒|个|color
 pencil case|铅笔盒|个|color new
@@ -465,13 +478,23 @@ OBJECT_ADJECTIVES: dict[str, list[list[str]]] = {
         "size": "big|大\nlittle|小\ntiny|小小的",
         "new": "new|新\nold|旧",
         "soft": "soft|软软的\nfluffy|毛茸茸的\nbrown|棕色\nwhite|白\nold|旧\nlittle|小",
-        "pattern": "striped|条纹\nspotted|带斑点的\nwoolly|毛线",
+        "pattern": "striped|条纹\nspotted|带斑点的",
+        "wool": "woolly|毛线",
         "book": "new|新\nold|旧\nthick|厚厚的\ncolorful|彩色的",
         "metal": "shiny|闪亮的\ngolden|金色的\nsilver|银色的\nlucky|幸运\nold|旧",
         "pretty": "pretty|漂亮的\npink|粉色\nwhite|白",
         "old": "old|旧\nsecret|秘密",
     }.items()
 }
+COLORS = {en for en, _ in OBJECT_ADJECTIVES["color"]}
+
+
+def _zh_color(en: str, zh: str, noun: str) -> str:
+    """A colour before a Chinese noun: 红球, but 红色的风筝 and 紫色的球 (the 色 form and 的 unless both are one
+    character); any other adjective as it is."""
+    if en not in COLORS or len(zh) == 1 and len(noun) == 1:
+        return zh
+    return zh.removesuffix("色") + "色的"
 
 FOODS = _rows("""
 cookies|饼干
@@ -548,35 +571,35 @@ stormy|暴风雨|in
 gray|阴沉|in
 """)
 
-# weather | a sentence about such a day | 中文
+# weather | a sentence about such a day | 中文 | "day" if it only suits daytime (not an evening), else "any"
 WEATHER_LINES = _rows("""
-sunny|The sun was shining, and the sky was blue.|太阳照耀着，天空蓝蓝的。
-sunny|Birds were singing in the trees.|小鸟在树上唱着歌。
-sunny|It was a perfect day to be outside.|这是一个适合出门的好天气。
-warm|A warm wind was blowing softly.|暖暖的风轻轻地吹着。
-warm|Bees were humming over the flowers.|蜜蜂在花丛上嗡嗡地飞。
-windy|The wind was blowing the leaves around.|风把树叶吹得到处飞。
-windy|Washing was flapping on the lines.|晾着的衣服在绳子上啪啪地飘。
-windy|Hats were blowing off people's heads.|人们的帽子都被吹跑了。
-cloudy|Big white clouds were moving slowly across the sky.|大朵大朵的白云慢慢地飘过天空。
-cloudy|The sun was playing hide and seek behind the clouds.|太阳在云朵后面捉迷藏。
-cool|The air was fresh and cool.|空气又清新又凉爽。
-cool|Everyone wore a light jacket.|每个人都穿了一件薄外套。
-bright|There was not a single cloud in the sky.|天上一朵云也没有。
-bright|The whole town seemed to shine.|整个小镇好像都在闪闪发光。
-rainy|Rain was tapping on the windows.|雨点轻轻地敲打着窗户。
-rainy|Puddles were growing on the road.|路上的水坑越来越大。
-rainy|Everyone was carrying an umbrella.|每个人都打着伞。
-snowy|Soft white snow covered all the roofs.|白白的雪盖住了所有的屋顶。
-snowy|Children were throwing snowballs in the street.|孩子们在街上打雪仗。
-cold|It was so cold that everyone wore a thick coat.|天冷得每个人都穿上了厚厚的外套。
-cold|Everyone's breath made little clouds in the air.|每个人呼出的气都在空中变成了小小的白雾。
-foggy|A thick gray fog hid the houses.|浓浓的灰雾把房子都遮住了。
-foggy|Cars drove slowly with their lights on.|汽车开着灯慢慢地行驶。
-stormy|Thunder rumbled far away.|远处传来了隆隆的雷声。
-stormy|The wind howled around the houses.|风在房子周围呼呼地吼叫。
-gray|The sky was gray and heavy.|天空灰蒙蒙的，显得很沉重。
-gray|It looked as if it might rain at any moment.|看起来随时都可能下雨。
+sunny|The sun was shining, and the sky was blue.|太阳照耀着，天空蓝蓝的。|day
+sunny|Birds were singing in the trees.|小鸟在树上唱着歌。|day
+sunny|It was a perfect day to be outside.|这是一个适合出门的好天气。|day
+warm|A warm wind was blowing softly.|暖暖的风轻轻地吹着。|any
+warm|Bees were humming over the flowers.|蜜蜂在花丛上嗡嗡地飞。|day
+windy|The wind was blowing the leaves around.|风把树叶吹得到处飞。|any
+windy|Washing was flapping on the lines.|晾着的衣服在绳子上啪啪地飘。|any
+windy|Hats were blowing off people's heads.|人们的帽子都被吹跑了。|any
+cloudy|Big white clouds were moving slowly across the sky.|大朵大朵的白云慢慢地飘过天空。|any
+cloudy|The sun was playing hide and seek behind the clouds.|太阳在云朵后面捉迷藏。|day
+cool|The air was fresh and cool.|空气又清新又凉爽。|any
+cool|Everyone wore a light jacket.|每个人都穿了一件薄外套。|any
+bright|There was not a single cloud in the sky.|天上一朵云也没有。|any
+bright|The whole town seemed to shine.|整个小镇好像都在闪闪发光。|day
+rainy|Rain was tapping on the windows.|雨点轻轻地敲打着窗户。|any
+rainy|Puddles were growing on the road.|路上的水坑越来越大。|any
+rainy|Everyone was carrying an umbrella.|每个人都打着伞。|any
+snowy|Soft white snow covered all the roofs.|白白的雪盖住了所有的屋顶。|any
+snowy|Children were throwing snowballs in the street.|孩子们在街上打雪仗。|any
+cold|It was so cold that everyone wore a thick coat.|天冷得每个人都穿上了厚厚的外套。|any
+cold|Everyone's breath made little clouds in the air.|每个人呼出的气都在空中变成了小小的白雾。|any
+foggy|A thick gray fog hid the houses.|浓浓的灰雾把房子都遮住了。|any
+foggy|Cars drove slowly with their lights on.|汽车开着灯慢慢地行驶。|any
+stormy|Thunder rumbled far away.|远处传来了隆隆的雷声。|any
+stormy|The wind howled around the houses.|风在房子周围呼呼地吼叫。|any
+gray|The sky was gray and heavy.|天空灰蒙蒙的，显得很沉重。|any
+gray|It looked as if it might rain at any moment.|看起来随时都可能下雨。|any
 """)
 
 # weather | what to wear | 中文 (with its verb: 穿, 戴 or 围)
@@ -588,7 +611,7 @@ windy|woolly scarf|围上了毛线围巾
 cloudy|striped sweater|穿上了条纹毛衣
 cool|denim jacket|穿上了牛仔夹克
 bright|new sneakers|穿上了新运动鞋
-rainy|yellow raincoat|穿上了黄雨衣
+rainy|yellow raincoat|穿上了黄色的雨衣
 rainy|rain boots|穿上了雨靴
 snowy|woolly hat|戴上了毛线帽
 snowy|warm mittens|戴上了暖和的连指手套
@@ -599,17 +622,18 @@ stormy|rubber boots|穿上了胶靴
 gray|old jacket|穿上了旧夹克
 """)
 
+# breakfast | what the child did with it, in Chinese: 吃 for food, 喝 for drinks
 BREAKFASTS = _rows("""
-porridge with honey|加了蜂蜜的粥
-toast with jam|涂了果酱的吐司
-two boiled eggs|两个煮鸡蛋
-a bowl of cereal|一碗麦片
-yogurt with blueberries|酸奶拌蓝莓
-rice porridge and pickles|白粥和咸菜
-soy milk and steamed buns|豆浆和包子
-scrambled eggs on toast|吐司配炒鸡蛋
-a banana and a glass of milk|一根香蕉和一杯牛奶
-oatmeal with raisins|加了葡萄干的燕麦粥
+porridge with honey|喝了加了蜂蜜的粥
+toast with jam|吃了涂了果酱的吐司
+two boiled eggs|吃了两个煮鸡蛋
+a bowl of cereal|吃了一碗麦片
+yogurt with blueberries|吃了酸奶拌蓝莓
+rice porridge and pickles|喝了白粥，吃了咸菜
+soy milk and steamed buns|喝了豆浆，吃了包子
+scrambled eggs on toast|吃了吐司配炒鸡蛋
+a banana and a glass of milk|吃了一根香蕉，喝了一杯牛奶
+oatmeal with raisins|吃了加了葡萄干的燕麦粥
 """)
 
 HABITS = _rows("""
@@ -722,7 +746,7 @@ park|at|公园|公园里|out|duck squirrel pigeon dog
     played on the swings|荡了秋千
     fed the ducks|喂了鸭子
     ran around on the grass|在草地上跑来跑去
-    played catch|玩了抛接球
+    kicked a ball around|踢了一会儿球
 beach|at|海边|海边|out|crab seagull dog
     built a sandcastle|堆了一座沙堡
     collected shells|捡了贝壳
@@ -769,7 +793,7 @@ hill|on|小山|小山上|out|rabbit sheep eagle lamb
     had a picnic|野餐了一顿
 playground|at|游乐场|游乐场上|out|pigeon
     went down the slide|滑了滑梯
-    played on the seesaw|玩了跷跷板
+    climbed the climbing frame|爬了攀爬架
     played on the swings|荡了秋千
 museum|at|博物馆|博物馆里|in|
     looked at dinosaur bones|看了恐龙骨头
@@ -786,7 +810,7 @@ school|at|学校|学校里|in|
 swimming pool|at|游泳池|游泳池里|in|
     swam|游了泳
     jumped into the water|跳进了水里
-    floated on their backs|仰面漂在水上
+    floated on the water|在水面上漂着
 island|on|小岛|小岛上|out|crab seagull seal turtle
     explored the rocks|在岩石间探险
     looked for crabs|找了螃蟹
@@ -818,7 +842,7 @@ aquarium|at|水族馆|水族馆里|in|shark octopus starfish fish dolphin turtle
 circus|at|马戏团|马戏团里|in|horse elephant seal
     watched the clowns|看了小丑表演
     clapped for the acrobats|给杂技演员鼓了掌
-    laughed at a juggler|看杂耍演员表演，笑个不停
+    watched a juggler|看了杂耍演员表演
 fair|at|集市|集市上|out|pony goat
     rode the merry-go-round|坐了旋转木马
     ate cotton candy|吃了棉花糖
@@ -829,7 +853,7 @@ toy shop|at|玩具店|玩具店里|in|
     tried a spinning top|玩了玩陀螺
 ice rink|at|溜冰场|溜冰场上|in|
     skated in circles|一圈一圈地滑冰
-    held hands and skated slowly|手拉着手慢慢地滑
+    skated slowly along the edge|沿着边慢慢地滑
 music school|at|音乐学校|音乐学校里|in|
     listened to a piano|听了钢琴演奏
     played the drums|打了鼓
@@ -920,6 +944,43 @@ waterfall|Cool drops of water floated in the air.|凉凉的小水珠飘在空气
 """)
 
 
+# place | a sentence with a number {n} in it | 中文 | the numbers that suit it, lowest-highest
+PLACE_NUMBERS = _rows("""
+park|{name} counted {n} ducks on the pond.|{name}数了数，池塘里有{n}只鸭子。|3-19
+beach|{name} counted {n} shells.|{name}数了{n}个贝壳。|5-60
+forest|{name} counted {n} mushrooms under the trees.|{name}在树下数了{n}朵蘑菇。|3-30
+farm|{name} counted {n} sheep in the field.|{name}数了数，田里有{n}只羊。|10-99
+zoo|{name} counted {n} penguins.|{name}数了{n}只企鹅。|6-30
+library|One shelf alone had {n} books on it.|光一个书架上就有{n}本书。|100-400
+market|{name} counted {n} stalls.|{name}数了数，一共有{n}个小摊。|12-60
+garden|{name} counted {n} roses.|{name}数了{n}朵玫瑰。|7-50
+lake|{name} counted {n} boats on the water.|{name}数了数，湖上有{n}条小船。|3-20
+river|{name}'s best stone skipped {n} times.|{name}打的水漂最多跳了{n}下。|3-12
+hill|From the top, {name} counted {n} houses in the town below.|{name}从山顶往下数，小镇上有{n}座房子。|20-300
+playground|{name} went down the slide {n} times.|{name}滑了{n}次滑梯。|5-20
+museum|{name} counted {n} paintings in one room.|{name}在一个房间里数了{n}幅画。|10-40
+bakery|There were {n} loaves of bread on the shelves.|架子上摆着{n}个面包。|20-120
+school|There were {n} children in {name}'s class.|{name}的班上有{n}个孩子。|18-32
+swimming pool|{name} swam {n} meters without stopping.|{name}一口气游了{n}米。|10-100
+island|{name} counted {n} crabs on the rocks.|{name}在岩石上数了{n}只螃蟹。|4-30
+meadow|{name} counted {n} butterflies.|{name}数了{n}只蝴蝶。|3-25
+pond|{name} counted {n} tadpoles in the water.|{name}在水里数了{n}只蝌蚪。|10-90
+orchard|{name} counted {n} apples on one tree.|{name}数了数，一棵树上就有{n}个苹果。|20-150
+campsite|There were {n} tents at the campsite.|营地里有{n}顶帐篷。|8-40
+castle|The tower had {n} steps, and {name} counted every one.|塔楼有{n}级台阶，{name}一级一级地数了过来。|100-300
+aquarium|{name} counted {n} fish in one tank.|{name}在一个水缸里数了{n}条鱼。|10-80
+circus|The big tent had {n} seats.|大帐篷里有{n}个座位。|200-600
+fair|The merry-go-round had {n} wooden horses.|旋转木马上有{n}匹木马。|12-40
+toy shop|{name} counted {n} teddy bears on one shelf.|{name}数了数，一个架子上就有{n}只泰迪熊。|6-30
+ice rink|{name} skated {n} times around the rink.|{name}绕着溜冰场滑了{n}圈。|3-15
+music school|The big piano had {n} keys.|大钢琴有{n}个琴键。|88-88
+harbor|{name} counted {n} fishing boats.|{name}数了{n}条渔船。|5-40
+village|The village had only {n} houses.|村子里只有{n}座房子。|20-150
+field|{name} counted {n} ladybugs.|{name}数了{n}只瓢虫。|3-20
+waterfall|The waterfall was {n} meters high.|瀑布有{n}米高。|10-120
+""")
+
+
 def _a(phrase: str) -> str:
     """English indefinite article: "an apple", "a unicorn", "an honest girl"."""
     word = phrase.lower()
@@ -932,10 +993,18 @@ def _a(phrase: str) -> str:
 
 Variant = tuple[str, str]  # (English template, Chinese template); both use the same {fields}
 _PRONOUNS = {"m": ("he", "him", "his", "himself", "他"), "f": ("she", "her", "her", "herself", "她")}
+# the hours that suit a time of day (written in digits: "at 3 o'clock", "下午3点")
+HOURS = {"morning": (7, 11), "afternoon": (1, 5), "evening": (6, 8)}
+# feelings whose plain Chinese form needs an object (觉得很感激 what?): how to say "felt ..." without one
+FEEL_ZH = {"grateful": "心里充满了感激"}
 
 
 class _Writer:
-    """One story being written: its fields (names, pronouns, places...) and sentences in English and Chinese."""
+    """One story being written: its fields (names, pronouns, places...) and sentences in English and Chinese.
+
+    ``home`` says the main character is back home (no more "smiled all the way home"), ``later`` that the story has
+    moved on past the night (no more "That night..."), ``digits`` that this story may write numbers in digits.
+    """
 
     def __init__(self, rng: random.Random) -> None:
         self.rng = rng
@@ -949,6 +1018,9 @@ class _Writer:
         self.place = PLACES["park"]
         self.lost_item: str | None = None
         self.has_pet = False
+        self.home = False
+        self.later = False
+        self.digits = rng.random() < DIGIT_RATE
 
     def choice(self, options: Sequence[T]) -> T:
         return options[self.rng.randrange(len(options))]
@@ -964,10 +1036,27 @@ class _Writer:
         self.lines_en.append(en.format_map(self.en))
         self.lines_zh.append(zh.format_map(self.zh))
 
-    def maybe(self, p: float, *variants: Variant) -> None:
+    def maybe(self, p: float, *variants: Variant) -> bool:
         """Like :meth:`say`, with probability ``p``: the optional sentences that make stories differ."""
         if self.rng.random() < p:
             self.say(*variants)
+            return True
+        return False
+
+    def number(self, key: str, low: int, high: int) -> None:
+        """Set ``{key}`` to a whole number from ``low`` to ``high``, in digits in both languages."""
+        self.en[key] = self.zh[key] = str(self.rng.randint(low, high))
+
+    def numeral(self, p: float, low: int, high: int, *variants: Variant) -> None:
+        """In a story that writes digits, with probability ``p``: one of ``variants`` with ``{n}`` from low to high."""
+        if self.digits and self.rng.random() < p:
+            self.number("n", low, high)
+            self.say(*variants)
+
+    def went_home(self, later: bool = False) -> None:
+        """The story has brought the main character home (and, if ``later``, on past that night)."""
+        self.home = True
+        self.later = self.later or later
 
     def ask(self, en: tuple[str, str], zh: tuple[str, str]) -> None:
         """Add a question and its answer, as (question, answer) templates in English and in Chinese."""
@@ -1000,12 +1089,17 @@ class _Writer:
         self.person("adult", "a", *self.choice(ADULTS))
         self.set("kid", *{"m": ("boy", "男孩"), "f": ("girl", "女孩")}[main[2]])
         self.set("fkid", *{"m": ("boy", "男孩"), "f": ("girl", "女孩")}[friend[2]])
+        self.set("his_friend", "{his} friend {friend}", "{his}朋友{friend}")  # how the friend is first named
         trait_en, trait_zh = self.choice(TRAITS)
         self.set("trait", trait_en, trait_zh)
         self.set("a_trait", _a(trait_en), trait_zh)
         age = self.rng.randrange(len(AGES) - 1)
-        self.set("age", *AGES[age])
-        self.set("next_age", *AGES[age + 1])
+        if self.digits and self.rng.random() < 0.7:  # "8 years old", "8岁"
+            self.set("age", str(age + 5), str(age + 5))
+            self.set("next_age", str(age + 6), str(age + 6))
+        else:
+            self.set("age", *AGES[age])
+            self.set("next_age", *AGES[age + 1])
         self.set("weekday", *self.choice(WEEKDAYS))
         self.set("food", *self.choice(FOODS))
         pet_en, pet_zh, _ = self.choice(PETS)
@@ -1040,6 +1134,7 @@ class _Writer:
         for extra in chosen:
             self.say(extra)
         self.has_pet = extras[2] in chosen
+        self.numeral(0.25, 2, 240, ("{His} house was number {n}.", "{he}家的门牌是{n}号。"))
 
     def at(self, *names: str) -> None:
         """Choose where the story happens (from ``names``, or anywhere) and set the place fields."""
@@ -1054,17 +1149,19 @@ class _Writer:
         self.set("act2", *acts[1])
         if p.animals:
             animal = ANIMALS[self.choice(p.animals)]
-            adj_en, adj_zh = self.choice(ANIMAL_ADJECTIVES)
+            adj_en, adj_zh = self.choice(ANIMAL_ADJECTIVES_FOR[animal.en])
             self.set("a_animal", _a(f"{adj_en} {animal.en}"), f"一{animal.mw}{adj_zh}{animal.zh}")
             self.set("doing", animal.doing_en, animal.doing_zh)
 
     def day(self, *weather: str, parts: tuple[str, ...] = ()) -> None:
         """Say what kind of day it was and ask about it: weather that suits the place (or one of ``weather``),
         at a time of day (one of ``parts``, if given)."""
-        rows = [row for row in WEATHER if (row[0] in weather if weather else row[2] == "out" or not self.place.outdoor)]
-        wx_en, wx_zh, _ = self.choice(rows)
         part_en, part_zh = self.choice([row for row in DAY_PARTS if not parts or row[0] in parts])
-        morning = part_en == "morning"
+        rows = [row for row in WEATHER if (row[0] in weather if weather else row[2] == "out" or not self.place.outdoor)]
+        if part_en == "evening":  # no "sunny evening", no "It was a perfect day to be outside" in the evening
+            rows = [row for row in rows if row[0] not in ("sunny", "bright")] or rows
+        wx_en, wx_zh, _ = self.choice(rows)
+        hours = HOURS.get(part_en)
         that_zh = "那天" if part_en == "day" else f"那天{part_zh}"
         if part_en != "day" and self.rng.random() < 0.5:
             part_en, part_zh = f"{self.en['weekday']} {part_en}", f"{self.zh['weekday']}{part_zh}"
@@ -1073,13 +1170,20 @@ class _Writer:
         self.set("weather", wx_en, wx_zh)
         self.set("a_weather", _a(wx_en), wx_zh)
         self.set("time", part_en, part_zh)
-        self.say(("It was {a_weather} {time}.", "那是一个{weather}的{time}。"),
-                 ("{name} looked out of the window. It was {a_weather} {time}.",
-                  "{name}朝窗外看了看。那是一个{weather}的{time}。"))
-        self.maybe(0.6, *[(en, zh) for wx, en, zh in WEATHER_LINES if wx == wx_en])
-        if morning:
+        if hours and self.digits and self.rng.random() < 0.4:
+            self.number("hour", *hours)
+            self.say(("It was {hour} o'clock on {a_weather} {time}.", "那是一个{weather}的{time}，时间是{hour}点。"),
+                     ("{name} looked at the clock. It was {hour} o'clock on {a_weather} {time}.",
+                      "{name}看了看钟。那是一个{weather}的{time}，已经{hour}点了。"))
+        else:
+            self.say(("It was {a_weather} {time}.", "那是一个{weather}的{time}。"),
+                     ("{name} looked out of the window. It was {a_weather} {time}.",
+                      "{name}朝窗外看了看。那是一个{weather}的{time}。"))
+        daytime = not part_en.endswith("evening")
+        self.maybe(0.6, *[(en, zh) for wx, en, zh, when in WEATHER_LINES if wx == wx_en and (daytime or when != "day")])
+        if part_en.endswith("morning"):
             self.set("breakfast", *self.choice(BREAKFASTS))
-            self.maybe(0.4, ("For breakfast, {he} had {breakfast}.", "{he}早饭吃了{breakfast}。"))
+            self.maybe(0.4, ("For breakfast, {he} had {breakfast}.", "{he}早饭{breakfast}。"))
         self.maybe(0.4, *[("{He} put on {his} " + en + ".",
                            "{he}" + zh + "。") for wx, en, zh in CLOTHES if wx == wx_en])
         self.ask(("What was the weather like {that_time}?", "{weather}"), ("{that_time}天气怎么样？", "{weather}"))
@@ -1094,6 +1198,14 @@ class _Writer:
             self.maybe(p, (who[0] + " saw {a_animal} {doing}.", who[1] + "看到{a_animal}{doing}。"),
                        ("Nearby, there was {a_animal} {doing}.", "不远处，有{a_animal}{doing}。"))
 
+    def count(self, p: float = 0.6) -> None:
+        """In a story that writes digits, maybe say something about the place with a number in it."""
+        rows = [row for row in PLACE_NUMBERS if row[0] == self.place.en]
+        if rows:
+            _, en, zh, span = self.choice(rows)
+            low, high = (int(x) for x in span.split("-"))
+            self.numeral(p, low, high, (en, zh))
+
     def item(self, *nouns: str, kinds: tuple[str, ...] = ()) -> None:
         """Choose a thing the main character owns (one of ``nouns``, or one whose first adjective group is in
         ``kinds``, or any), maybe with an adjective; set ``{item}``, ``{a_item}``, ``{his_item}``, ``{my_item}``..."""
@@ -1103,8 +1215,9 @@ class _Writer:
         adj_zh = ""
         if self.rng.random() < 0.85:
             adj_en, adj_zh = self.choice(OBJECT_ADJECTIVES[self.choice(adjective_kinds.split())])
+            adj_zh = _zh_color(adj_en, adj_zh, zh)
             en, zh = f"{adj_en} {en}", adj_zh + zh
-        own = "" if adj_zh.endswith("的") else "的"  # 她闪亮的钥匙, but 她的红风筝
+        own = "" if adj_zh.endswith("的") else "的"  # 她闪亮的钥匙, but 她的红球
         self.set("item", en, zh)
         self.set("a_item", _a(en), f"一{mw}{zh}")
         self.set("that_item", f"the {en}", f"那{mw}{zh}")
@@ -1112,18 +1225,32 @@ class _Writer:
         self.set("my_item", "my " + en, "我" + own + zh)
 
     def end(self, happy: bool, *feelings: str) -> None:
-        """Close the story: how the main character felt (from ``feelings`` if given) and a question about it."""
-        if self.has_pet:
+        """Close the story: how the main character felt (from ``feelings`` if given) and a question about it.
+
+        The closing lines follow story time: "smiled all the way home" and a pet waiting at home only while the
+        child is still out, "That night..." only before the story has moved on to the next day, and no second
+        "In the end" (最后).
+        """
+        if happy and not self.home:
+            self.maybe(0.12, ("{name} smiled all the way home.", "{name}一路笑着回了家。"))
+        if self.has_pet and not self.home and not self.later:
             self.maybe(0.5, ("When {name} got home, {pet_name} the {pet} ran to meet {him}.",
                              "{name}回到家的时候，{pet}{pet_name}跑过来迎接{him}。"))
-        self.set("feel", *self.choice([row for row in FEELINGS[happy] if not feelings or row[0] in feelings]))
-        self.say(("{name} felt very {feel}.", "{name}感到非常{feel}。"),
-                 ("In the end, {name} felt {feel}.", "最后，{name}觉得很{feel}。"),
-                 ("That night, {name} went to bed feeling {feel}.", "那天晚上，{name}怀着{feel}的心情上床睡觉了。"))
+        feel_en, feel_zh = self.choice([row for row in FEELINGS[happy] if not feelings or row[0] in feelings])
+        self.set("feel", feel_en, feel_zh)
+        heart = FEEL_ZH.get(feel_en, "心里很" + feel_zh)
+        self.set("felt_very", "", FEEL_ZH.get(feel_en, "感到非常" + feel_zh))
+        self.set("felt_heart", "", heart)
+        closings: list[Variant] = [("{name} felt very {feel}.", "{name}{felt_very}。")]
+        if not any("In the end" in line for line in self.lines_en) and not any("最后" in x for x in self.lines_zh):
+            closings.append(("In the end, {name} felt {feel}.", "最后，{name}{felt_heart}。"))
+        if not self.later:
+            closings.append(("That night, {name} went to bed feeling {feel}.",
+                             "那天晚上，{name}上床睡觉的时候，{felt_heart}。"))
+        self.say(*closings)
         if happy:
             self.maybe(0.3, ("It had been a wonderful day.", "这真是美好的一天。"),
-                       ("It was a day {name} would always remember.", "{name}永远也不会忘记这一天。"),
-                       ("{name} smiled all the way home.", "{name}一路笑着回了家。"))
+                       ("It was a day {name} would always remember.", "{name}永远也不会忘记这一天。"))
         else:
             self.maybe(0.3, ("Not every day ends the way we hope.", "并不是每一天都会像我们希望的那样结束。"),
                        ("{name} wished the day had gone differently.", "{name}真希望这一天能过得不一样。"),
@@ -1159,6 +1286,7 @@ def _lost(w: _Writer, happy: bool) -> None:
     w.sight(0.4, ("{He}", "{he}"))
     w.say(("{He} {act}.", "{he}{act}。"), ("First, {he} {act}, and then {he} {act2}.", "{he}先{act}，然后又{act2}。"),
           ("{He} {act} and had a lot of fun.", "{he}{act}，开心极了。"))
+    w.count()
     w.say(("But when it was time to go home, {his_item} was gone!", "可是到了该回家的时候，{his_item}不见了！"),
           ("Suddenly, {name} saw that {his_item} was missing!", "突然，{name}发现{his_item}不见了！"),
           ("After a while, {name} looked around, and {his_item} was not there anymore!",
@@ -1172,10 +1300,10 @@ def _lost(w: _Writer, happy: bool) -> None:
           ("{He} searched {spot0} and {spot1}.", "{he}在{spot0}和{spot1}都找过了。"))
     w.say(("But the {item} was not there.",
            "可是{item}不在那里。"), ("But {he} could not find it anywhere.", "可是哪儿都找不到。"))
-    w.say(('Just then, {friend} came by. "Why are you sad?" asked {friend}.',
-           "就在这时，{friend}走了过来。{friend}问：“你怎么不高兴呀？”"),
-          ('Then {his} friend {friend} came over. "What happened?" {fhe} asked.',
-           "这时，{his}朋友{friend}走了过来，问：“发生什么事了？”"))
+    w.say(('Just then, {his_friend} came by. "Why are you sad?" asked {friend}.',
+           "就在这时，{his_friend}走了过来。{friend}问：“你怎么不高兴呀？”"),
+          ('Then {his_friend} came over. "What happened?" {fhe} asked.',
+           "这时，{his_friend}走了过来，问：“发生什么事了？”"))
     w.say(('"I lost {my_item}," said {name}.', "{name}说：“{my_item}不见了。”"))
     w.say(('"Don\'t worry. I will help you look," said {friend}.', "{friend}说：“别担心，我帮你一起找。”"),
           ('"Let\'s look for it together," said {friend}.', "{friend}说：“我们一起找吧。”"))
@@ -1195,9 +1323,11 @@ def _lost(w: _Writer, happy: bool) -> None:
                "{they}一直找到天黑，可还是没有找到{item}。"),
               ("{They} looked and looked, but the {item} was nowhere to be found.",
                "{they}找啊找，可是{item}怎么也找不到。"))
-        w.say(("{name} had to go home without {his_item}.", "{name}只好空着手回了家。"),
-              ("Maybe someone else found it one day, but {name} never saw it again.",
-               "也许有一天别人捡到了它，可是{name}再也没有见过它。"))
+        if w.maybe(0.5, ("{name} had to go home without {his_item}.", "{name}只好空着手回了家。")):
+            w.went_home()
+        else:
+            w.say(("Maybe someone else found it one day, but {name} never saw it again.",
+                   "也许有一天别人捡到了它，可是{name}再也没有见过它。"))
         w.end(happy, "sad", "upset", "unhappy", "miserable")
     w.ask(("What did {name} lose?", "{item}"), ("{name}丢了什么？", "{item}"))
     w.ask(("Who helped {name} look?", "{friend}"), ("谁帮{name}一起找？", "{friend}"))
@@ -1208,13 +1338,13 @@ FEATURES = _rows("""
 with curly hair|留着卷发的
 with long braids|扎着长辫子的
 with big round glasses|戴着大圆眼镜的
-in a yellow raincoat|穿着黄雨衣的
-in a red cap|戴着红帽子的
-with a green backpack|背着绿书包的
+in a yellow raincoat|穿着黄色雨衣的
+in a red cap|戴着红色帽子的
+with a green backpack|背着绿色书包的
 in muddy boots|穿着沾满泥巴的靴子的
 with a bandage on one knee|膝盖上贴着创可贴的
 with a missing front tooth|缺了一颗门牙的
-in a purple scarf|围着紫围巾的
+in a purple scarf|围着紫色围巾的
 in a striped sweater|穿着条纹毛衣的
 with freckles on {fhis} nose|鼻子上有雀斑的
 with a whistle around {fhis} neck|脖子上挂着一个哨子的
@@ -1249,9 +1379,11 @@ def _friend(w: _Writer, happy: bool) -> None:
     w.say(("Then {they} {act} together.", "然后，{they}一起{act}。"),
           ("Together, {they} {act}, and then {they} {act2}.", "{they}一起{act}，然后又{act2}。"))
     w.sight()
+    w.count(0.5)
     if happy:
         w.say(('When it was time to go home, {friend} asked, "Can we play again tomorrow?" "Yes!" said {name}.',
                "到了回家的时候，{friend}问：“我们明天还能一起玩吗？”{name}说：“当然可以！”"))
+        w.numeral(0.5, 2, 199, ('"I live at number {n}," said {friend}.', "{friend}说：“我家住在{n}号。”"))
         w.say(("From that day on, {name} and {friend} were best friends.",
                "从那天起，{name}和{friend}成了最好的朋友。"),
               ("{name} had found a new friend, and {friend} was not lonely anymore.",
@@ -1260,11 +1392,12 @@ def _friend(w: _Writer, happy: bool) -> None:
     else:
         w.say(("The next day, {name} went back to the {place}, but {friend} was not there.",
                "第二天，{name}又去了{place}，可是{friend}不在那里。"))
+        w.went_home(later=True)
         w.say(("{friend}'s family had moved away again, and {name} never saw {fhim} again.",
                "{friend}一家又搬走了，{name}再也没有见过{fhim}。"))
         w.end(happy, "lonely", "sad", "disappointed")
     w.ask(("Who did {name} meet at the {place}?", "{friend}"), ("{name}在{place}遇见了谁？", "{friend}"))
-    w.ask(("What did {name} share?", "{food}"), ("{name}和{friend}分享了什么？", "{food}"))
+    w.ask(("What did {name} share with {friend}?", "{food}"), ("{name}把什么分给了{friend}？", "{food}"))
     w.ask(*WHERE)
 
 
@@ -1281,23 +1414,58 @@ a hot air balloon|一个热气球
 a man selling ice cream|一个卖冰淇淋的人
 """)
 
+# how | 中文 | the vehicle, if one carries the travelers ("-" on foot or by bike) | 中文
 TRANSPORT = _rows("""
-by bus|坐公共汽车
-by train|坐火车
-by car|坐汽车
-on foot|走路
-by bike|骑自行车
-by tram|坐有轨电车
-by taxi|坐出租车
+by bus|坐公共汽车|bus|公共汽车
+by train|坐火车|train|火车
+by car|坐汽车|car|汽车
+on foot|走路|-|-
+by bike|骑自行车|-|-
+by tram|坐有轨电车|tram|有轨电车
+by taxi|坐出租车|taxi|出租车
 """)
+BOATS = _rows("by boat|坐船|boat|船\nby ferry|坐渡轮|ferry|渡轮")
+
+# the way home, happy and sad, for each way of traveling ("vehicle": any vehicle)
+WAY_HOME: dict[str, tuple[list[Variant], list[Variant]]] = {
+    "vehicle": ([("On the way home, {name} fell asleep {in_vehicle} and dreamed about the {place}.",
+                  "回家的路上，{name}在{vehicle}上睡着了，还梦见了{place}。")],
+                [("{name} sat quietly {in_vehicle} all the way home and did not say a word.",
+                  "回家的路上，{name}静静地坐在{vehicle}上，一句话也没说。")]),
+    "on foot": ([("On the walk home, {name} talked about the {place} the whole way.",
+                  "走路回家的时候，{name}一路上都在讲{place}的事。")],
+                [("{name} walked home slowly and did not say a word.", "{name}慢慢地走回了家，一句话也没说。")]),
+    "by bike": ([("{name} rode home slowly and thought about the {place} all the way.",
+                  "{name}慢慢地骑车回家，一路上都在想着{place}。")],
+                [("{name} rode home slowly behind {his} {adult} and did not say a word.",
+                  "{name}跟在{adult}后面慢慢地骑回了家，一句话也没说。")]),
+}
+WINDOW: Variant = ("{name} looked out of the {vehicle} window all the way home and did not say a word.",
+                   "回家的路上，{name}一直望着{vehicle}的窗外，一句话也没说。")
+
+# a number about the journey, for each way of traveling: sentence, 中文, lowest, highest
+TRIP_NUMBERS: dict[str, tuple[str, str, int, int]] = {
+    "by bus": ("It was bus number {n}.", "那是{n}路公共汽车。", 1, 120),
+    "by tram": ("It was tram number {n}.", "那是{n}路有轨电车。", 1, 40),
+    "by train": ("The train left at {n} o'clock.", "火车{n}点开。", 7, 10),
+    "by boat": ("The boat left at {n} o'clock.", "船{n}点出发。", 7, 10),
+    "by ferry": ("The ferry left at {n} o'clock.", "渡轮{n}点出发。", 7, 10),
+    "by car": ("The {place} was {n} kilometers from home.", "{place}离家有{n}公里远。", 10, 150),
+    "by taxi": ("The {place} was {n} kilometers from home.", "{place}离家有{n}公里远。", 5, 40),
+    "on foot": ("The {place} was only {n} kilometers from home.", "{place}离家只有{n}公里。", 2, 5),
+    "by bike": ("The {place} was {n} kilometers from home.", "{place}离家有{n}公里远。", 3, 15),
+}
 
 
 def _trip(w: _Writer, happy: bool) -> None:
     w.at("beach", "forest", "farm", "zoo", "lake", "island", "museum", "aquarium", "castle", "circus", "fair",
          "waterfall", "harbor", "orchard", "campsite", "village", "river", "hill")
     w.group("name", "adult")
-    w.set("transport", *w.choice((("by boat",
-                                   "坐船"), ("by ferry", "坐渡轮")) if w.place.en == "island" else TRANSPORT))
+    how_en, how_zh, vehicle_en, vehicle_zh = w.choice(BOATS if w.place.en == "island" else TRANSPORT)
+    w.set("transport", how_en, how_zh)
+    w.set("vehicle", vehicle_en, vehicle_zh)
+    w.set("in_vehicle", f"{'in' if vehicle_en in ('car', 'taxi') else 'on'} the {vehicle_en}", vehicle_zh)
+    way = "vehicle" if vehicle_en != "-" else how_en
     w.item(kinds=("color", "book", "size", "new"))
     w.say(("{name} and {his} {adult} were going on a trip to the {place}.", "{name}要和{adult}一起去{place}玩。"),
           ('One day, {name}\'s {adult} said, "Let\'s go to the {place}!"',
@@ -1309,18 +1477,22 @@ def _trip(w: _Writer, happy: bool) -> None:
     w.say(("{They} went to the {place} {transport}.", "{they}{transport}去了{place}。"),
           ("{They} traveled to the {place} {transport}, and the trip took all morning.",
            "{they}{transport}去{place}，路上花了一整个上午。"))
+    number_en, number_zh, low, high = TRIP_NUMBERS[how_en]
+    w.numeral(0.7, low, high, (number_en, number_zh))
     w.set("passed", *w.choice(ON_THE_WAY))
     w.maybe(0.5, ("On the way, {they} passed {passed}.", "路上，{they}经过了{passed}。"))
     w.view(0.7)
     w.sight(0.7)
+    w.count(0.4)
     w.say(("First, {they} {act}.",
            "{they}先{act}。"), ("{They} {act}, and {name} laughed a lot.", "{they}{act}，{name}笑个不停。"))
     w.say(("For lunch, {they} ate the {food} that {name} had packed.", "午饭时，{they}吃了{name}带来的{food}。"))
     if happy:
         w.say(("After lunch, {they} {act2}.", "吃完午饭，{they}又{act2}。"))
-        w.say(("It was the best day ever.", "这真是最棒的一天。"),
-              ("On the way home, {name} fell asleep and dreamed about the {place}.",
-               "回家的路上，{name}睡着了，还梦见了{place}。"))
+        if not w.maybe(0.5, *WAY_HOME[way][0]):
+            w.say(("It was the best day ever.", "这真是最棒的一天。"))
+        else:
+            w.went_home()
         w.end(happy, "happy", "excited", "joyful", "cheerful")
     else:
         rain: Variant = (
@@ -1330,13 +1502,13 @@ def _trip(w: _Writer, happy: bool) -> None:
             "But after lunch, {name} began to feel sick. {His} tummy hurt, so {they} had to go home early.",
             "可是吃完午饭，{name}觉得不舒服。{he}肚子疼，所以{they}只好早早地回家了。")
         w.say(*((rain, sick) if w.place.outdoor else (sick,)))
-        w.say(("{name} had wanted to see so much more.", "{name}本来还想看更多的东西。"),
-              ("{name} looked out of the window all the way home and did not say a word.",
-               "回家的路上，{name}一直望着窗外，一句话也没说。"))
+        w.went_home()
+        windows = [WINDOW] if vehicle_en not in ("-", "boat", "ferry") else []
+        w.say(("{name} had wanted to see so much more.", "{name}本来还想看更多的东西。"), *WAY_HOME[way][1], *windows)
         w.end(happy, "disappointed", "sad", "unhappy")
     w.ask(*WHERE)
     w.ask(("How did {name} and {his} {adult} get to the {place}?",
-           "{transport}"), ("{they}是怎么去{place}的？", "{transport}"))
+           "{transport}"), ("{name}和{adult}是怎么去{place}的？", "{transport}"))
     w.ask(("What did {name} pack?", "{item}"), ("{name}带上了什么？", "{item}"))
 
 
@@ -1349,14 +1521,15 @@ def _kite_in_tree(w: _Writer, happy: bool) -> None:
     w.say(("The kite flew higher and higher.", "风筝越飞越高。"))
     w.say(("Then a strong wind blew, and the kite got stuck in a tall tree.",
            "突然，一阵大风吹来，风筝挂在了一棵高高的树上。"))
+    w.numeral(0.6, 8, 25, ("The tree was {n} meters tall.", "那棵树有{n}米高。"))
     w.say(("{name} could not reach it because the branch was too high.", "树枝太高了，{name}够不着。"))
     w.say(("{He} jumped and jumped, but it was no use.", "{he}跳了又跳，可是一点用也没有。"))
     if happy:
         w.group("name", "friend")
         w.say(("Then {name} had an idea. {He} ran to get {his} {adult}, who brought a long ladder.",
                "这时，{name}想到了一个好主意。{he}跑去叫来了{adult}，{adult}搬来了一把长长的梯子。"),
-              ("Then {name} asked {friend} for help. Together, {they} used a long stick to push the kite free.",
-               "于是，{name}请{friend}来帮忙。{they}一起用一根长长的棍子把风筝捅了下来。"))
+              ("Then {name} asked {his_friend} for help. Together, {they} used a long stick to push the kite free.",
+               "于是，{name}请{his_friend}来帮忙。{they}一起用一根长长的棍子把风筝捅了下来。"))
         w.say(("The kite came down safely, and it was not broken at all.", "风筝平安地落了下来，一点儿也没坏。"))
         w.end(happy, "happy", "relieved", "glad")
     else:
@@ -1377,12 +1550,14 @@ def _broken_toy(w: _Writer, happy: bool) -> None:
            "突然，它掉在了硬邦邦的地上，摔成了两半。"))
     w.say(("{name} began to cry, because it was {his} favorite toy.", "{name}哭了起来，因为那是{he}最心爱的玩具。"))
     w.say(("{He} picked up the pieces and carried them home.", "{he}捡起碎片，把它们带回了家。"))
+    w.went_home()
     if happy:
         w.say(('{His} {adult} looked at the pieces and said, "I think we can fix it."',
                "{adult}看了看碎片，说：“我觉得我们能把它修好。”"))
         w.say(("Together, {they} glued the pieces and waited for the glue to dry.",
                "{they}一起用胶水把碎片粘好，然后等胶水变干。"))
         w.say(("The next morning, the {thing} was as good as new.", "第二天早上，{thing}就跟新的一样了。"))
+        w.went_home(later=True)
         w.end(happy, "happy", "glad", "grateful")
     else:
         w.say(("{His} {adult} tried to fix it with glue and tape, but the pieces would not stay together.",
@@ -1396,11 +1571,13 @@ def _ball_over_fence(w: _Writer, happy: bool) -> None:
     w.at("park", "playground", "school", "field", "village")
     w.item("ball", "football")
     w.day()
-    w.say(("{name} and {friend} were playing with {his_item} {at_place}.", "{name}和{friend}{at_place}玩{his_item}。"))
+    w.say(("{name} and {his_friend} were playing with {his_item} {at_place}.",
+           "{name}和{his_friend}{at_place}玩{his_item}。"))
     w.say(("{name} kicked it so hard that it flew over a high fence.",
            "{name}踢得太用力了，它一下子飞过了一道高高的篱笆。"))
     w.say(("On the other side of the fence lived an old man with a grumpy face.",
            "篱笆的另一边住着一位看起来脾气很坏的老爷爷。"))
+    w.numeral(0.5, 2, 180, ("The old man's house was number {n}.", "老爷爷家是{n}号。"))
     w.say(("{name} was scared to knock on his door, but {he} wanted {his_item} back.",
            "{name}不敢去敲他的门，可是{he}想要回{his_item}。"))
     w.say(("So {name} took a deep breath and knocked.", "于是，{name}深深地吸了一口气，敲了敲门。"))
@@ -1412,8 +1589,9 @@ def _ball_over_fence(w: _Writer, happy: bool) -> None:
         w.end(happy, "happy", "relieved", "glad")
     else:
         w.say(("{name} knocked and knocked, but nobody came to the door.", "{name}敲了又敲，可是没有人来开门。"))
-        w.say(("The gate was locked, so {they} had to go home and leave the {item} behind.",
-               "院门锁着，所以{they}只好丢下{item}回家了。"))
+        w.say(("The fence was much too high to climb, so {they} had to go home and leave the {item} behind.",
+               "篱笆太高了，根本爬不过去，所以{they}只好丢下{item}回家了。"))
+        w.went_home()
         w.end(happy, "sad", "upset", "worried")
     w.ask(("What flew over the fence?", "{item}"), ("什么东西飞过了篱笆？", "{item}"))
     w.ask(("Who lived behind the fence?", "an old man"), ("谁住在篱笆的另一边？", "老爷爷"))
@@ -1425,10 +1603,12 @@ def _thirsty_garden(w: _Writer, happy: bool) -> None:
     w.say(("It had not rained for many days, and the flowers {in_place} were drooping.",
            "已经很多天没有下雨了，{in_place}的花都耷拉着脑袋。"))
     w.say(("{name} wanted to help the flowers, but the hose was broken.", "{name}想救救这些花，可是水管坏了。"))
-    w.say(("So {name} and {friend} carried water from the pond in two little buckets.",
-           "于是，{name}和{friend}用两个小桶从池塘里提水。"))
+    w.say(("So {name} and {his_friend} carried water from the pond in two little buckets.",
+           "于是，{name}和{his_friend}用两个小桶从池塘里提水。"))
     w.say(("{They} walked back and forth many times, and {their} arms grew tired.",
            "{they}来来回回走了很多趟，胳膊都酸了。"))
+    w.numeral(0.6, 12, 40, ("In all, {they} carried {n} buckets of water.", "{they}一共提了{n}桶水。"))
+    w.went_home(later=True)  # the ending is the next morning
     if happy:
         w.say(("The next morning, the flowers were standing up straight again.", "第二天早上，花儿们又挺直了腰。"))
         w.say(("{name} and {friend} laughed and gave each other a high five.", "{name}和{friend}笑着击了一下掌。"))
@@ -1446,6 +1626,7 @@ def _leaky_boat(w: _Writer, happy: bool) -> None:
     w.at("pond", "lake", "river")
     w.item("toy boat")
     w.day()
+    w.count(0.4)
     w.say(("{name} put {his_item} on the water {at_place}.", "{name}{at_place}把{his_item}放进了水里。"))
     w.say(("At first it sailed beautifully, but then it began to fill with water.",
            "一开始它漂得很好，可是后来船里开始进水了。"))
@@ -1469,10 +1650,11 @@ def _leaky_boat(w: _Writer, happy: bool) -> None:
 def _lost_the_way(w: _Writer, happy: bool) -> None:
     w.at("forest", "hill", "field", "meadow")
     w.day()
-    w.say(("{name} and {friend} went for a walk {at_place}.", "{name}和{friend}{at_place}散步。"))
+    w.say(("{name} and {his_friend} went for a walk {at_place}.", "{name}和{his_friend}{at_place}散步。"))
     w.say(("{They} {act}, and then {they} {act2}.", "{they}{act}，然后又{act2}。"))
     w.say(("When {they} wanted to go home, every path looked the same.",
            "等{they}想回家的时候，每条小路看起来都一模一样。"))
+    w.numeral(0.6, 20, 90, ("{They} had been walking for {n} minutes.", "{they}已经走了{n}分钟了。"))
     w.say(("{They} had lost {their} way, so {they} stood still and tried to remember.",
            "{they}迷路了，所以{they}站着不动，努力回想。"))
     if happy:
@@ -1480,6 +1662,7 @@ def _lost_the_way(w: _Writer, happy: bool) -> None:
                "这时，{name}说：“听！我听到村子里教堂的钟声了。”"))
         w.say(("{They} walked toward the sound, and soon {they} saw the roofs of home.",
                "{they}朝着钟声走去，很快就看到了家里的屋顶。"))
+        w.went_home()
         w.end(happy, "relieved", "happy", "proud")
     else:
         w.say(("{They} walked and walked, but the sun went down, and it grew cold and dark.",
@@ -1499,13 +1682,14 @@ def _quarrel(w: _Writer, happy: bool) -> None:
     w.at(*PLAY_PLACES)
     w.item(kinds=("color", "size", "soft", "new"))
     w.day()
-    w.say(("{name} and {friend} were playing {at_place}.", "{name}和{friend}{at_place}玩。"))
+    w.say(("{name} and {his_friend} were playing {at_place}.", "{name}和{his_friend}{at_place}玩。"))
     w.view(0.4)
     w.sight(0.3)
+    w.count(0.4)
     w.say(("Both of them wanted to play with {that_item} at the same time.", "{they}俩都想同时玩{that_item}。"))
     w.say(("{name} pulled it one way, and {friend} pulled it the other way.", "{name}往这边拉，{friend}往那边拉。"))
-    w.say(('"It is my turn!" shouted {name}. "No, it is mine!" cried {friend}.',
-           "{name}大喊：“该轮到我了！”{friend}叫道：“不，是我的！”"))
+    w.say(('"It is my turn!" shouted {name}. "No, it is my turn!" cried {friend}.',
+           "{name}大喊：“该轮到我了！”{friend}叫道：“不，该轮到我了！”"))
     w.say(("{They} were both so angry that {they} stopped playing.", "{they}都气坏了，谁也不玩了。"))
     w.say(("{friend} walked away and sat down alone.", "{friend}走到一边，一个人坐了下来。"))
     w.maybe(0.5, ("Nobody said anything for a long time.", "很久很久，谁也没有说话。"))
@@ -1525,9 +1709,10 @@ def _quarrel(w: _Writer, happy: bool) -> None:
                "很快就到了回家的时候，{friend}连“再见”都没说就走了。"))
         w.say(("The two friends did not play together for a long time after that.",
                "从那以后，两个好朋友很久都没有一起玩。"))
+        w.went_home(later=True)
         w.end(happy, "lonely", "sad", "unhappy")
     w.ask(("Who did {name} quarrel with?", "{friend}"), ("{name}和谁吵架了？", "{friend}"))
-    w.ask(("What did they fight over?", "{item}"), ("{they}为什么东西吵架？", "{item}"))
+    w.ask(("What did {name} and {friend} fight over?", "{item}"), ("{name}和{friend}为什么东西吵架？", "{item}"))
     w.ask(("Where were {name} and {friend} playing?", "{at_place}"), ("{name}和{friend}在哪里玩？", "{at_place}"))
 
 
@@ -1553,7 +1738,7 @@ def _party(w: _Writer, happy: bool) -> None:
     w.set("cake", cake_en, cake_zh)
     w.set("a_cake", _a(f"{cake_en} cake"), f"一个{cake_zh}蛋糕")
     color_en, color_zh = w.choice(OBJECT_ADJECTIVES["color"])
-    w.set("color", color_en, color_zh)
+    w.set("color", color_en, _zh_color(color_en, color_zh, "气球"))
     w.set("game", *w.choice(GAMES))
     w.item(kinds=("color", "book", "soft", "new", "metal"))
     w.say(("Soon it would be {name}'s birthday. {He} was going to be {next_age} years old.",
@@ -1562,8 +1747,13 @@ def _party(w: _Writer, happy: bool) -> None:
     w.say(("{His} {adult} planned a party for {him} {at_place}.", "{adult}准备{at_place}给{him}办一个生日会。"))
     w.say(("{name} invited {friend}, {guest2} and {guest3}.", "{name}邀请了{friend}、{guest2}和{guest3}。"))
     w.day()
-    w.say(("There were {color} balloons everywhere, and the table was full of {food}.",
-           "到处都是{color}气球，桌子上摆满了{food}。"))
+    if w.digits and w.rng.random() < 0.5:
+        w.number("n", 12, 60)
+        w.say(("There were {n} {color} balloons, and the table was full of {food}.",
+               "一共有{n}个{color}气球，桌子上摆满了{food}。"))
+    else:
+        w.say(("There were {color} balloons everywhere, and the table was full of {food}.",
+               "到处都是{color}气球，桌子上摆满了{food}。"))
     w.say(("{friend} came first and gave {name} {a_item}.", "{friend}第一个来，送给{name}{a_item}。"),
           ('{friend} arrived with a present. "Happy birthday!" {fhe} said. Inside was {a_item}.',
            "{friend}带着礼物来了，说：“生日快乐！”礼物是{a_item}。"))
@@ -1583,7 +1773,10 @@ def _party(w: _Writer, happy: bool) -> None:
         rain: Variant = (
             "Just as {his} {adult} brought out {a_cake}, it began to pour with rain, and everyone ran home.",
             "{adult}刚端出{a_cake}，天上就下起了倾盆大雨，大家都跑回了家。")
-        w.say(fall, rain)
+        if w.maybe(0.5, rain):
+            w.went_home()
+        else:
+            w.say(fall)
         w.say(("There was no cake to eat and no candles to blow out.", "没有蛋糕可以吃，也没有蜡烛可以吹了。"))
         w.say(("{name} tried to smile, but {he} was close to tears.", "{name}想笑一笑，可是眼泪都快掉下来了。"))
         w.end(happy, "disappointed", "sad", "upset")
@@ -1697,6 +1890,8 @@ def _helping(w: _Writer, happy: bool) -> None:
         w.end(happy, "happy", "proud", "glad", "calm")
     else:
         w.say(need.sad)
+        if "next morning" in need.sad[0] or "go home" in need.sad[0]:
+            w.went_home(later="next morning" in need.sad[0])
         w.end(happy, "sad", "upset", "worried")
     w.ask(("Who needed help?", "{who}"), ("谁需要帮助？", "{who}"))
     w.ask(*WHERE)
@@ -1713,7 +1908,7 @@ class Fear(NamedTuple):
 
 
 FEARS = (
-    Fear(("the dark", "黑暗"), ("campsite", "forest"),
+    Fear(("the dark", "黑"), ("campsite", "forest"),
          ("When night came, it was very dark, and strange sounds came from the trees.",
           "天黑了，四周黑漆漆的，树林里传来了奇怪的声音。"),
          ('{name} took a deep breath and switched on {his} flashlight. The strange sound was only an owl saying '
@@ -1728,7 +1923,7 @@ FEARS = (
           "slowly after each flash, and soon {he} was not afraid anymore.",
           "{adult}握着{his}手说：“打雷只是一种声音，它伤不到你。”每次闪电以后，{name}都慢慢地数数，很快{he}就不害怕了。"),
          ("{name} covered {his} ears and cried until the storm was over.", "{name}捂着耳朵，一直哭到暴风雨停了。")),
-    Fear(("the big dog", "那只大狗"), ("park", "village", "farm"),
+    Fear(("big dogs", "大狗"), ("park", "village", "farm"),
          ("On the path there was a big black dog, and it barked loudly.", "小路上有一只大黑狗，它汪汪地叫得很响。"),
          ("{name} stood very still and held out {his} hand. The dog sniffed it and wagged its tail. It was friendly "
           "after all!", "{name}一动不动地站着，伸出了手。大狗闻了闻，摇起了尾巴。原来它很友好！"),
@@ -1741,7 +1936,7 @@ FEARS = (
           "{adult}伸出双手说：“我不会松手的。”{name}滑进水里，蹬了蹬腿，笑了起来。真好玩！"),
          ("{name} sat on the edge for a long time and watched the others swim.",
           "{name}在边上坐了很久，看着别人游泳。")),
-    Fear(("the tall slide", "那个高高的滑梯"), ("playground", "park", "swimming pool"),
+    Fear(("tall slides", "高高的滑梯"), ("playground", "park", "swimming pool"),
          ("There was a new slide there, and it was taller than a house.", "那里有一个新滑梯，比房子还高。"),
          ("{name} climbed up slowly, one step at a time. At the top, {he} closed {his} eyes, and whoosh! Down {he} "
           "went, faster and faster.",
@@ -1761,9 +1956,9 @@ FEARS = (
          ("{name} stood very still, just as {his} {adult} had told {him}. The bee flew away to a flower, and soon "
           "{name} was watching the bees with a smile.",
           "{name}照{adult}说的那样，一动也不动。蜜蜂飞到一朵花上去了，很快{name}就笑着看起蜜蜂来了。"),
-         ("{name} waved {his} arms and ran back to the car, and {he} would not come out again.",
-          "{name}挥着胳膊跑回了车里，说什么也不肯再出来了。")),
-    Fear(("the high bridge", "那座高高的桥"), ("river", "forest", "waterfall"),
+         ("{name} waved {his} arms and ran away, and {he} would not go near the flowers again.",
+          "{name}挥着胳膊跑开了，说什么也不肯再靠近那些花了。")),
+    Fear(("high bridges", "高高的桥"), ("river", "forest", "waterfall"),
          ("The only way across was a narrow wooden bridge, high above the rushing water.",
           "唯一的路是一座窄窄的木桥，高高地架在湍急的水流上。"),
          ("{name} held on to the rope, looked straight ahead, and walked across one slow step at a time. On the "
@@ -1771,7 +1966,7 @@ FEARS = (
           "{name}抓着绳子，眼睛看着前面，一步一步慢慢地走了过去。到了对岸，{he}高兴得跳了起来。"),
          ("{name} could not take a single step onto the bridge, so {they} had to turn around and go home.",
           "{name}一步也不敢踏上桥，{they}只好掉头回家了。")),
-    Fear(("the big waves", "大浪"), ("beach", "island"),
+    Fear(("big waves", "大浪"), ("beach", "island"),
          ("The waves were big and noisy, and they crashed onto the sand.", "海浪又大又响，一下一下地拍打着沙滩。"),
          ("{name} held {his} {adult}'s hand, and together they jumped over the small waves at the edge. Soon {name} "
           "was laughing and splashing.", "{name}拉着{adult}的手，一起跳过了岸边的小浪花。很快，{name}就笑着玩起水来。"),
@@ -1801,6 +1996,8 @@ def _brave(w: _Writer, happy: bool) -> None:
         w.end(happy, "proud", "happy", "calm")
     else:
         w.say(fear.scared)
+        if "until morning" in fear.scared[0] or "home" in fear.scared[0]:
+            w.went_home(later="until morning" in fear.scared[0])
         w.end(happy, "scared", "sad", "upset", "worried")
     w.ask(("What was {name} afraid of?", "{fear}"), ("{name}害怕什么？", "{fear}"))
     w.ask(*WHERE)
@@ -1832,7 +2029,7 @@ poem contest|诗歌比赛|school,library|writing poems|写诗|{name} was so nerv
 PRIZES = _rows("""
 gold medal|金牌|枚
 shiny trophy|闪亮的奖杯|座
-blue ribbon|蓝丝带|条
+blue ribbon|蓝色的丝带|条
 box of paints|颜料|盒
 golden star|金星星|颗
 basket of fruit|水果|篮
@@ -1864,6 +2061,7 @@ def _contest(w: _Writer, happy: bool) -> None:
     w.say(("{His} friend {friend} was going to be in the {contest} too.", "{his}朋友{friend}也要参加这场{contest}。"))
     w.day()
     w.say(("On the day of the {contest}, {name}'s heart was beating fast.", "比赛那天，{name}的心怦怦直跳。"))
+    w.numeral(0.7, 1, 120, ("{name} was number {n} in the {contest}.", "{name}是这场{contest}的{n}号选手。"))
     w.view(0.4)
     w.maybe(0.6, ('"You can do it!" said {his} {adult}.', "{adult}说：“你一定行的！”"))
     if happy:
@@ -1922,6 +2120,7 @@ def _skill(w: _Writer, happy: bool) -> None:
     w.say(('"Everyone finds it hard at first," said {his} {adult}. "Try again."',
            "{adult}说：“一开始谁都觉得难。再试一次吧。”"))
     w.say(("So {name} tried again, and again, and again.", "于是，{name}试了一次又一次。"))
+    w.numeral(0.7, 10, 60, ("That day, {he} tried {n} times.", "那天，{he}一共试了{n}次。"))
     if happy:
         w.say(("At last, {name} could {skill} all by {himself}!", "终于，{name}自己也会{skill}了！"))
         w.say(('"I did it!" {he} shouted.', "{he}大喊：“我做到了！”"))
@@ -1930,6 +2129,7 @@ def _skill(w: _Writer, happy: bool) -> None:
         w.say(("But no matter how hard {he} tried, {he} still could not {skill}.",
                "可是不管{he}怎么努力，还是学不会{skill}。"))
         w.say(("In the end, {name} gave up and went home.", "最后，{name}放弃了，回了家。"))
+        w.went_home()
         w.end(happy, "disappointed", "sad", "upset")
     w.ask(("What did {name} want to learn?", "{skill}"), ("{name}想学会什么？", "{skill}"))
     w.ask(("Who taught {name}?", "{his} {adult}"), ("谁教{name}？", "{adult}"))

@@ -181,3 +181,117 @@ def test_a_damaged_cache_is_regenerated(tmp_path):
     again = corpus.load_corpus(n_stories=20, cache_dir=tmp_path)
     assert again.train == first.train and again.val == first.val
     assert corpus._read_cache(path) == first.train + first.val, "the cache was written again"
+
+
+# Regression scans over the default corpus (4000 stories): each looks for one kind of mistake a reviewer found.
+
+
+@pytest.fixture(scope="module")
+def stories(default_corpus):
+    return default_corpus.train + default_corpus.val
+
+
+def offenders(stories, pattern, field="text"):
+    found = [story.id for story in stories if re.search(pattern, getattr(story, field))]
+    return found[:10]
+
+
+def test_place_activities_suit_one_child_alone(stories):
+    for place in corpus.PLACES.values():
+        for en, zh in place.activities:
+            assert not re.search(r"\b(their|our|each other|together|held hands)\b", en), (place.en, en)
+            assert not re.search("手拉着手|一起|互相", zh), (place.en, zh)
+    assert not offenders(stories, r"\b(?:He|She) [^.!?]*\b(?:floated on their|held hands|each other)\b")
+
+
+def test_the_ending_follows_story_time(stories):
+    home = (r"(?:next morning|next day|until morning|went home|had to go home|go home early|carried them home|"
+            r"ran all the way home|walked home|rode home|on the way home|On the walk home)")
+    assert not offenders(stories, home + r".*(?:smiled all the way home|When \w+ got home)")
+    assert not offenders(stories, r"(?:next morning|next day|until morning|That night).*That night")
+    assert not offenders(stories, r"That night.*all the way home")
+
+
+def test_the_way_home_fits_the_transport(stories):
+    assert not offenders(stories, r"\b(?:by bike|on foot)\b.*(?:fell asleep|window all the way home|sat quietly)")
+    assert not offenders(stories, r"\bby (?:bus|train|car|tram|taxi|boat|ferry)\b.*(?:On the walk home|rode home)")
+
+
+def test_a_fear_is_not_both_new_and_old(stories):
+    assert not offenders(stories, r"always been afraid of the (?:big dog|tall slide|high bridge|big waves)")
+    assert not offenders(stories, "怕黑暗", "text_zh")
+
+
+def test_nobody_knocks_at_a_door_behind_a_locked_gate(stories):
+    assert not offenders(stories, r"knocked.*gate was locked")
+
+
+def test_animal_adjectives_suit_the_animal(stories):
+    not_furry = "octopus|crab|frog|fish|turtle|snail|starfish|shark|dolphin|whale|bee|ladybug|butterfly|seal|hedgehog"
+    assert not offenders(stories, rf"\bfluffy (?:{not_furry})\b")
+    assert not offenders(stories, r"\b(?:fat|noisy) (?:crab|starfish|snail|bee|ladybug|butterfly|octopus|fish)\b")
+    assert not offenders(stories, r"\btiny (?:elephant|giraffe|whale|horse|cow|bear|lion|tiger|shark)\b")
+    not_furry_zh = "青蛙|章鱼|螃蟹|鱼|乌龟|蜗牛|海星|鲨鱼|海豚|鲸鱼|蜜蜂|瓢虫|蝴蝶"
+    assert not offenders(stories, f"毛茸茸的(?:{not_furry_zh})", "text_zh")
+    assert not offenders(stories, "老老[虎鼠鹰]|小(?:小的)?小[鹿马羊]|大大象|[大小]小[马羊鹿]",
+                         "text_zh")  # 老+老虎, 小+小鹿
+
+
+def test_in_the_end_is_said_once(stories):
+    assert not [s.id for s in stories if s.text.count("In the end") > 1 or s.text_zh.count("最后，") > 1][:10]
+
+
+def test_other_children_are_introduced_before_they_act(stories):
+    names = {row[0] for row in corpus.NAMES}
+    bad = []
+    for story in stories:
+        for name in {n for n in re.findall(r"\b[A-Z][a-z]+\b", story.text) if n in names} - {story.main_character}:
+            first = re.search(rf"\b{name}\b", story.text).start()
+            before, around = story.text[max(0, first - 20):first], story.text[max(0, first - 60):first + 30]
+            if not (before.endswith(("friend ", '"I am ', "My name is ")) or "invited" in around):
+                bad.append((story.id, around))
+    assert not bad[:10]
+
+
+def test_no_daytime_scene_in_the_evening(stories):
+    assert not offenders(stories, r"\bsunny (?:\w+ )?evening")
+    assert not offenders(stories, r"evening\. (?:It was a perfect day|The sun was shining|The whole town seemed)")
+
+
+def test_chinese_word_choices(stories):
+    assert not offenders(stories, "吃了[^，。]*(?:豆浆|牛奶)", "text_zh")  # 喝 for drinks
+    assert not offenders(stories, "觉得很感激|怀着.*心情", "text_zh")
+    nouns = "|".join(zh for _, zh, _, _ in corpus.OBJECTS if len(zh) > 1)
+    assert not offenders(stories, f"[红蓝绿黄白黑](?:{nouns})", "text_zh")  # 黄色的玩具船, not 黄玩具船
+
+
+def test_quarrels_say_the_same_in_both_languages(stories):
+    quarrels = [s for s in stories if s.shape == "quarrel"]
+    assert quarrels and not offenders(quarrels, "it is mine") and not offenders(quarrels, "不，是我的", "text_zh")
+    assert all("不，该轮到我了" in s.text_zh and "No, it is my turn!" in s.text for s in quarrels)
+
+
+def test_questions_name_the_same_people_in_both_languages(stories):
+    names = sorted(((en, zh) for en, zh, _ in corpus.NAMES), key=lambda pair: -len(pair[1]))
+    english_names = {en for en, _ in names}
+    for story in stories:
+        for (question, _), (question_zh, _) in zip(story.qa, story.qa_zh, strict=True):
+            named = {n for n in re.findall(r"\b[A-Z][a-z]+\b", question) if n in english_names}
+            named_zh = set()
+            for en, zh in names:  # longest first: 丹尼尔 is not 丹尼
+                if zh in question_zh:
+                    named_zh.add(en)
+                    question_zh = question_zh.replace(zh, "|")
+            assert named == named_zh, (story.id, question, question_zh)
+            assert re.search(r"\bthey\b", question, re.I) or not re.search("[他她]们", question_zh), question_zh
+
+
+def test_some_stories_write_numbers_in_digits(stories):
+    with_digits = [s for s in stories if re.search(r"\d", s.text)]
+    assert 0.15 < len(with_digits) / len(stories) < 0.35
+    digits = Counter(re.findall(r"\d", "".join(s.text for s in with_digits)))
+    assert set(digits) == set("0123456789") and min(digits.values()) > 100, digits
+    for story in with_digits:
+        numbers = sorted(re.findall(r"\d+", story.text))
+        assert numbers == sorted(re.findall(r"\d+", story.text_zh)), story.id
+        assert all(1 <= len(n) <= 3 for n in numbers), numbers
