@@ -175,3 +175,23 @@ def check_merge(fn: Callable[[list[int], tuple[int, int], int], list[int]]) -> N
         if got != expected:
             raise ExerciseError(f"merge({ids}, {pair}, 99) gave {got}; expected {expected}")
     print(f"✓ merge matches the reference on {len(cases)} cases, overlapping pairs included")
+
+
+def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
+    """``fn(x)`` must be the softmax over the last dimension, and stay finite for large inputs."""
+    g = _generator(8)
+    cases = [(torch.randn(5, generator=g),), (torch.randn(3, 7, generator=g) * 4,),
+             (torch.tensor([1000.0, 1001.0, 999.0]),), (torch.tensor([[-1e4, 0.0, 1e4]]),)]
+    _check_cases("softmax", fn, lambda x: torch.softmax(x, dim=-1), cases)
+
+
+def check_attention(fn: Callable[..., torch.Tensor]) -> None:
+    """``fn(q, k, v, mask)`` must return softmax(q k^T / sqrt(d_k), masked) @ v (mask True = may attend)."""
+    from .attention import attention, causal_mask
+
+    g = _generator(9)
+    cases = []
+    for batch, q_len, k_len, d_k, d_v in [((), 4, 4, 8, 8), ((2,), 5, 5, 16, 4), ((2, 3), 3, 6, 8, 8)]:
+        cases.append((torch.randn(*batch, q_len, d_k, generator=g), torch.randn(*batch, k_len, d_k, generator=g),
+                      torch.randn(*batch, k_len, d_v, generator=g), causal_mask(q_len, k_len)))
+    _check_cases("attention", fn, lambda q, k, v, mask: attention(q, k, v, mask)[0], cases)

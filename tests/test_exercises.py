@@ -97,3 +97,18 @@ def test_bpe_checks():
 
     with pytest.raises(ExerciseError, match=r"merge\(\[1, 1, 1\], \(1, 1\), 99\) gave \[1, 99\]; expected \[99, 1\]"):
         exercises.check_merge(overlapping)
+
+
+def test_attention_checks():
+    from llama_course.attention import attention
+
+    exercises.check_softmax(lambda x: torch.softmax(x, -1))
+    exercises.check_attention(lambda q, k, v, mask: attention(q, k, v, mask)[0])
+    with pytest.raises(ExerciseError, match="got nan"):  # the naive softmax overflows on large inputs
+        exercises.check_softmax(lambda x: x.exp() / x.exp().sum(-1, keepdim=True))
+
+    def unscaled(q, k, v, mask):
+        return torch.softmax((q @ k.transpose(-2, -1)).masked_fill(~mask, float("-inf")), -1) @ v
+
+    with pytest.raises(ExerciseError, match="differs from the reference"):
+        exercises.check_attention(unscaled)
