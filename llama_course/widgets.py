@@ -1,0 +1,179 @@
+"""Interactive explorers (ipywidgets): what any Llama attends to in any text, and how RoPE turns q and k.
+
+Each explorer is an ``ipywidgets.VBox``: make it the last expression of a notebook cell to show it. Its picture
+is an ``ipywidgets.Image`` of PNG bytes drawn with :mod:`llama_course.viz`, so it redraws without a matplotlib
+output area and builds without a browser. Where no front end runs, ``explorer.static()`` returns the current
+picture as a Figure, and a notebook viewer without widget support shows the picture saved with the output.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from typing import Any
+
+import ipywidgets as widgets
+import torch
+from matplotlib.figure import Figure
+
+from . import viz
+from .rope import rope_frequencies
+
+DPI = 80  # PNG resolution of the pictures: sharp enough, and quick to redraw
+ALL, NONE = "all", "none"  # the head menu's "all heads" and the query menu's "none" (None would mean no selection)
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+class _Explorer(widgets.VBox):
+    """Controls, an error line and a picture; any control change redraws the picture."""
+
+    def __init__(self, controls: list[widgets.Widget]) -> None:
+        self.message = widgets.HTML()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
+        super().__init__([*controls, self.message, self.image])
+
+    def figure(self) -> Figure:
+        """The picture for the controls' current values (a ValueError says what is wrong with them)."""
+        raise NotImplementedError
+
+    def static(self) -> Figure:
+        """The current picture as a matplotlib Figure, for where no widget front end runs."""
+        return self.figure()
+
+    def redraw(self, change: Any = None) -> None:
+        """Draw the picture again, or show in the error line why it cannot be drawn."""
+        try:
+            picture = _png(self.figure())
+        except ValueError as e:
+            self.show_error(e)
+            return
+        self.message.value = ""
+        self.image.value = picture
+
+    def show_error(self, error: Exception | str) -> None:
+        """Show a red line above the picture saying what went wrong."""
+        self.message.value = f'<span style="color:#b00020">{html.escape(str(error))}</span>'
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """The widget, plus its current picture for viewers that cannot run widgets."""
+        bundle = super()._repr_mimebundle_(**kwargs)
+        if self.image.value:
+            bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        return bundle
+
+
+class AttentionExplorer(_Explorer):
+    """Type a text and see a model's attention: pick a layer, a head or all heads, and a query token whose row
+    is shown as bars. Works with any ``Llama`` and its tokenizer (the course ``Tokenizer`` or a ``CharTokenizer``).
+
+    >>> AttentionExplorer(model, tokenizer)  # the last line of a notebook cell
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, text: str = "Once upon a time, a little cat saw a big dog.") -> None:
+        if not hasattr(model, "capture_attention") or not hasattr(model, "config"):
+            raise TypeError(f"model must be a llama_course Llama, got {type(model).__name__}")
+        self.model, self.tokenizer = model, tokenizer
+        config = model.config
+        self.n_kv_heads = config.n_kv_heads
+        per_kv = config.n_heads // config.n_kv_heads
+        self.text = widgets.Textarea(value=text, description="text", continuous_update=False,
+                                     layout=widgets.Layout(width="95%"))
+        self.layer = widgets.Dropdown(options=[(f"layer {i}", i) for i in range(config.n_layers)], value=0,
+                                      description="layer")
+        heads = [(f"head {h} (kv {h // per_kv})" if per_kv > 1 else f"head {h}", h) for h in range(config.n_heads)]
+        self.head = widgets.Dropdown(options=[("all heads", ALL), *heads], value=ALL, description="head")
+        self.token = widgets.Dropdown(options=[("none", NONE)], value=NONE, description="query")
+        super().__init__([self.text, widgets.HBox([self.layer, self.head, self.token])])
+        self.tokens: list[str] = []
+        self.weights: torch.Tensor | None = None  # (layers, heads, n, n) for self.tokens
+        for control in (self.layer, self.head, self.token):
+            control.observe(self.redraw, names="value")
+        self.text.observe(self._read_text, names="value")
+        self._read_text()
+
+    def __repr__(self) -> str:
+        return (f"AttentionExplorer({len(self.tokens)} tokens, layer {self.layer.value}, head {self.head.label}, "
+                f"query {self.token.label})")
+
+    def _read_text(self, change: Any = None) -> None:
+        """Run the model on the text, offer its tokens as queries (keeping the choice if it still fits), redraw."""
+        try:
+            tokens, weights = viz.attention_maps(self.model, self.tokenizer, self.text.value)
+        except ValueError as e:
+            self.show_error(f"{e} (the picture still shows the last text that fit)" if self.tokens else e)
+            return
+        self.tokens, self.weights = tokens, weights
+        chosen = self.token.value
+        self.token.unobserve(self.redraw, names="value")  # one redraw below, not one per option change
+        try:
+            self.token.options = [("none", NONE)] + [(f"{i}: {viz.token_label(t)}", i) for i, t in enumerate(tokens)]
+            self.token.value = chosen if chosen != NONE and chosen < len(tokens) else NONE
+        finally:
+            self.token.observe(self.redraw, names="value")
+        self.redraw()
+
+    def figure(self) -> Figure:
+        if self.weights is None:
+            raise ValueError("no attention to show yet: enter a text the model can read")
+        layer, head = self.layer.value, self.head.value
+        query = None if self.token.value == NONE else self.token.value
+        if head == ALL:
+            return viz.attention_grid(self.weights, self.tokens, self.n_kv_heads, layers=layer, query=query)
+        title = f"layer {layer}, head {head}"
+        return viz.attention_heatmap(self.weights[layer, head], self.tokens, title=title, query=query)
+
+
+class RopeExplorer(_Explorer):
+    """Move a query and a key along the sequence and watch RoPE turn them: one pair's rotation on the left, the
+    full score q·k against the distance m − n on the right, which stays the same wherever the key sits."""
+
+    def __init__(self, head_dim: int = 64, max_distance: int = 64, seed: int = 0) -> None:
+        if not isinstance(head_dim, int) or head_dim < 2 or head_dim % 2:
+            raise ValueError(f"head_dim must be a positive even integer, got {head_dim!r}")
+        if not isinstance(max_distance, int) or max_distance < 1:
+            raise ValueError(f"max_distance must be a positive integer, got {max_distance!r}")
+        self.head_dim, self.max_distance, self.seed = head_dim, max_distance, seed
+        style = {"description_width": "9em"}
+        self.key_position = widgets.IntSlider(value=0, min=0, max=500, description="key position n", style=style)
+        self.distance = widgets.IntSlider(value=5, min=0, max=max_distance, description="distance m − n",
+                                          style=style)
+        self.pair = widgets.IntSlider(value=0, min=0, max=head_dim // 2 - 1, description="pair i", style=style)
+        self.theta = widgets.FloatLogSlider(value=10000.0, base=10, min=2, max=6, step=0.1, description="base θ",
+                                            style=style)
+        super().__init__([widgets.HBox([self.key_position, self.distance]), widgets.HBox([self.pair, self.theta])])
+        for control in (self.key_position, self.distance, self.pair, self.theta):
+            control.observe(self.redraw, names="value")
+        self.redraw()
+
+    def __repr__(self) -> str:
+        return (f"RopeExplorer(n={self.key_position.value}, m-n={self.distance.value}, pair={self.pair.value}, "
+                f"theta={self.theta.value:g})")
+
+    def figure(self) -> Figure:
+        n, d, i, theta = self.key_position.value, self.distance.value, self.pair.value, self.theta.value
+        values = viz.rope_relative_values(self.head_dim, self.max_distance, theta, self.seed, offsets=(0, n))
+        fig = Figure(figsize=(10.0, 4.4), layout="constrained")
+        left, right = fig.subplots(1, 2, width_ratios=[1, 1.5])
+        for vector, position, label, color in (("query", n + d, "q: m", "C0"), ("key", n, "k: n", "C3")):
+            point = viz.rope_pair_points(self.head_dim, [position], i, theta, vector=values[vector])
+            viz.draw_rotations(left, point / point.norm(), [position], [color], name=label)
+        speed = float(rope_frequencies(self.head_dim, theta)[i])
+        left.set_title(f"pair {i} (θ_{i} = {speed:.3g} rad/position): q turned by m·θ_{i}, k by n·θ_{i};\n"
+                       f"the angle between them changes by (m − n)·θ_{i} = {d * speed:.3g} rad", fontsize=8)
+        distances = values["distances"].numpy()
+        for j, (offset, style) in enumerate(((0, "-"), (n, "--"))):
+            right.plot(distances, values["scores"][j].numpy(), linestyle=style, linewidth=3.0 - 1.4 * j,
+                       label=f"key at {offset}, query at {offset} + distance")
+        score = float(values["scores"][1, d])
+        right.plot([d], [score], "o", color="crimson", label=f"m = {n + d}, n = {n}: q·k = {score:.3f}")
+        right.set_xlabel("distance m − n")
+        right.set_ylabel("q_m · k_n after RoPE")
+        right.set_title(f"the score depends on m − n only (head_dim {self.head_dim}, base {theta:g})", fontsize=9)
+        right.legend(fontsize=7)
+        return fig
