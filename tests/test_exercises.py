@@ -112,3 +112,21 @@ def test_attention_checks():
 
     with pytest.raises(ExerciseError, match="differs from the reference"):
         exercises.check_attention(unscaled)
+
+
+def test_rope_and_multi_head_checks():
+    from llama_course.rope import apply_rope
+
+    exercises.check_rope(apply_rope)
+    with pytest.raises(ExerciseError, match="differs from the reference"):  # rotating the wrong way
+        exercises.check_rope(lambda x, cos, sin: apply_rope(x, cos, -sin))
+
+    def mha(x, wq, wk, wv, wo, n_heads, causal=True):
+        b, t, d = x.shape
+        q, k, v = (F.linear(x, w).view(b, t, n_heads, d // n_heads).transpose(1, 2) for w in (wq, wk, wv))
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        return F.linear(out.transpose(1, 2).reshape(b, t, d), wo)
+
+    exercises.check_multi_head_attention(mha)
+    with pytest.raises(ExerciseError, match="differs from the reference"):
+        exercises.check_multi_head_attention(lambda *args: mha(*args, causal=False))
