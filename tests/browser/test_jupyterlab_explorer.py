@@ -83,9 +83,9 @@ def test_explorer_renders_and_changing_the_head_changes_the_picture(jupyterlab, 
             page.goto(f"{jupyterlab}/lab/tree/explorer.ipynb?token={TOKEN}")
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
             image = None
-            for _ in range(2):  # a click that lands while JupyterLab is still settling is retried once
-                page.get_by_text("Run", exact=True).first.click()
-                page.get_by_text("Run All Cells", exact=True).click()
+            for _ in range(2):  # a key press that lands while JupyterLab is still settling is retried once
+                page.locator(".jp-Cell .jp-InputArea-editor").first.click()
+                page.keyboard.press("Shift+Enter")  # run the cell (queued until the kernel is ready)
                 try:
                     image = page.wait_for_selector(".jp-OutputArea-output .widget-image", timeout=90_000)
                     break
