@@ -7,7 +7,6 @@ id. Text is first cut into chunks (words, numbers, punctuation, whitespace) so m
 from __future__ import annotations
 
 import heapq
-import json
 import operator
 import re
 from collections import Counter, defaultdict
@@ -15,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice, pairwise, repeat
 from pathlib import Path
 
-from .files import atomic_write
+from .files import read_tagged_json, write_tagged_json
 
 Pair = tuple[int, int]
 
@@ -241,18 +240,12 @@ class BytePairTokenizer:
 
     def save(self, path: str | Path) -> Path:
         """Write the merges to a small JSON file, atomically."""
-        text = json.dumps({"format": _FORMAT, "version": 1, "merges": self._merges})
-        return atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        return write_tagged_json(path, _FORMAT, {"merges": self._merges})
 
     @classmethod
     def load(cls, path: str | Path) -> BytePairTokenizer:
         """Read a tokenizer written by :meth:`save`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path} is not a BytePairTokenizer file (not JSON: {e})") from None
-        if not isinstance(data, dict) or data.get("format") != _FORMAT:
-            raise ValueError(f"{path} is not a BytePairTokenizer file (expected format {_FORMAT!r})")
+        data = read_tagged_json(path, _FORMAT, "BytePairTokenizer")
         merges = data.get("merges")
         if not isinstance(merges, list) or not all(
             isinstance(m, list) and len(m) == 2 and all(type(i) is int for i in m) for m in merges

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -30,3 +31,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def write_tagged_json(path: str | Path, tag: str, payload: dict) -> Path:
+    """Write ``payload`` as JSON with a ``format`` tag (and version 1), atomically."""
+    text = json.dumps({"format": tag, "version": 1, **payload}, ensure_ascii=False)
+    return atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+
+
+def read_tagged_json(path: str | Path, tag: str, what: str) -> dict:
+    """Read a file written by :func:`write_tagged_json` with this ``tag``; ``what`` names it in errors."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path} is not a {what} file (not JSON: {e})") from None
+    if not isinstance(data, dict) or data.get("format") != tag:
+        raise ValueError(f"{path} is not a {what} file (expected format {tag!r})")
+    return data

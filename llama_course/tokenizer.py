@@ -7,14 +7,13 @@ fallback is lossless, ``decode(encode(text)) == text``; the character tokenizer 
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterable
 from pathlib import Path
 
 import sentencepiece as spm
 
 from .bpe import validate_ids
-from .files import atomic_write
+from .files import atomic_write, read_tagged_json, write_tagged_json
 
 # The course's tokenizer, trained on the embedded corpus by `llama-course tokenizer` (see the README).
 COURSE_TOKENIZER = Path(__file__).resolve().parents[1] / "assets" / "tokenizer.model"
@@ -230,18 +229,12 @@ class CharTokenizer:
 
     def save(self, path: str | Path) -> Path:
         """Write the characters to a JSON file, atomically."""
-        text = json.dumps({"format": "llama_course.char", "version": 1, "chars": self._chars}, ensure_ascii=False)
-        return atomic_write(path, lambda tmp: Path(tmp).write_text(text + "\n", encoding="utf-8"))
+        return write_tagged_json(path, "llama_course.char", {"chars": self._chars})
 
     @classmethod
     def load(cls, path: str | Path) -> CharTokenizer:
         """Read a tokenizer written by :meth:`save`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ValueError(f"{path} is not a CharTokenizer file (not JSON: {e})") from None
-        if not isinstance(data, dict) or data.get("format") != "llama_course.char":
-            raise ValueError(f"{path} is not a CharTokenizer file (expected format 'llama_course.char')")
+        data = read_tagged_json(path, "llama_course.char", "CharTokenizer")
         if not isinstance(data.get("chars"), list):
             raise ValueError(f"{path}: 'chars' must be a list of characters")
         return cls(data["chars"])
