@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from .config import PRESETS, LlamaConfig
 from .corpus import DEFAULT_STORIES
 from .model import count_params, flops_per_token
@@ -96,6 +98,118 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     return 0
 
 
+def _init_distributed() -> tuple[int, torch.device | None]:
+    """Under ``torchrun`` (WORLD_SIZE > 1) join the process group: gloo on CPU, NCCL with one GPU per process."""
+    import os
+
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, None
+    device = None
+    if torch.cuda.is_available():
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device is not None else "gloo")
+    return dist.get_rank(), device
+
+
+def _pretrain_data(args: argparse.Namespace, say):
+    """The tokenizer and the training/validation datasets the options ask for, and a line describing them."""
+    from .data import story_datasets, text_datasets
+    from .tokenizer import CharTokenizer, Tokenizer, course_tokenizer
+
+    if args.text is None:
+        from .corpus import load_corpus
+
+        if args.tokenizer not in ("course", None):
+            raise SystemExit("the embedded corpus uses the course tokenizer; --tokenizer is for --text")
+        corpus = load_corpus(n_stories=args.stories, seed=args.seed)
+        tokenizer = course_tokenizer()
+        train_data, val_data = story_datasets(corpus, tokenizer, args.context, args.language)
+        source = f"the course corpus ({len(corpus.train)} + {len(corpus.val)} stories, language {args.language})"
+        return tokenizer, train_data, val_data, source
+    from .sources import load_text
+
+    text = load_text(args.text)
+    kind = args.tokenizer or "sentencepiece"
+    if kind == "char":
+        tokenizer = CharTokenizer.from_text(text)
+    elif kind == "course":
+        tokenizer = course_tokenizer()
+    else:
+        import tempfile
+
+        try:  # the checkpoint keeps a copy of the tokenizer
+            with tempfile.TemporaryDirectory() as tmp:
+                tokenizer = Tokenizer.train(text, Path(tmp) / "tokenizer.model", vocab_size=args.vocab_size)
+        except ValueError as e:
+            raise SystemExit(f"{e}\n(try a smaller --vocab-size, or --tokenizer char)") from None
+    say(f"tokenizer: {kind}, {len(tokenizer)} ids")
+    try:
+        train_data, val_data = text_datasets(text, tokenizer, args.context)
+    except ValueError as e:
+        raise SystemExit(str(e)) from None
+    return tokenizer, train_data, val_data, f"{args.text} ({len(text):,} characters)"
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    """Pretrain a model on the embedded stories or your own text; write a checkpoint folder."""
+    import math
+
+    import torch.distributed as dist
+
+    from .checkpoint import load_checkpoint, save_checkpoint
+    from .course import default_device, seed_everything
+    from .model import Llama
+    from .train import TrainConfig, train
+
+    rank, ddp_device = _init_distributed()
+    say = print if rank == 0 else (lambda *a, **k: None)
+    tokenizer, train_data, val_data, source = _pretrain_data(args, say)
+    base = LlamaConfig.preset(args.preset)
+    changes = {"dim": args.dim, "n_layers": args.layers, "n_heads": args.heads, "n_kv_heads": args.kv_heads}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if "n_heads" in changes and "n_kv_heads" not in changes:
+        changes["n_kv_heads"] = changes["n_heads"]
+    try:
+        config = base.replace(**changes, vocab_size=len(tokenizer), max_seq_len=max(base.max_seq_len, args.context))
+        train_config = TrainConfig(
+            steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+            warmup_steps=min(100, args.steps // 10) if args.warmup is None else args.warmup,
+            eval_every=args.eval_every, precision=args.precision,
+            compile=args.compile, seed=args.seed,
+        )
+    except ValueError as e:
+        raise SystemExit(f"llama-course pretrain: {e}") from None
+    device = ddp_device or (torch.device(args.device) if args.device else default_device())
+    seed_everything(args.seed)
+    model = Llama(config).to(device)
+    say(f"data: {source}: {len(train_data):,} training tokens, {len(val_data):,} validation tokens")
+    say(f"model: {model.num_params():,} parameters (dim {config.dim}, {config.n_layers} layers, "
+        f"{config.n_heads} heads, {config.n_kv_heads} kv heads), on {device}")
+    about = {"data": source, "command": "llama-course pretrain " + " ".join(args.argv)}
+    history = train(model, train_data, val_data, train_config, checkpoint=args.out, tokenizer=tokenizer,
+                    resume=args.resume, about=about)
+    if history.val_loss:
+        say(f"validation loss {history.val_loss[-1]:.3f} nats/token, perplexity {math.exp(history.val_loss[-1]):.2f}"
+            f" after {history.step[-1] if history.step else 0} steps, {history.tokens:,} tokens, "
+            f"{history.seconds:.0f} s")
+    if args.weights_only and rank == 0 and not history.interrupted:
+        saved = load_checkpoint(args.out)
+        state = {k: v for k, v in saved.state.items() if k not in ("optimizer", "scaler", "tokenizer")}
+        save_checkpoint(args.out, saved.model, saved.tokenizer, state=state)
+    say(f"checkpoint: {args.out}" + (" (weights only: it cannot be resumed)" if args.weights_only else ""))
+    if rank == 0 and not history.interrupted:
+        from .generate import complete
+
+        prompt = "Once upon a time" if args.text is None and args.language != "zh" else ""
+        say("sample: " + complete(model, tokenizer, prompt, 60, temperature=0.8, seed=args.seed))
+    if dist.is_initialized():
+        dist.destroy_process_group()
+    return 130 if history.interrupted else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llama-course", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -115,6 +229,40 @@ def build_parser() -> argparse.ArgumentParser:
     tok.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
     tok.add_argument("--seed", type=int, default=0)
     tok.set_defaults(func=cmd_tokenizer)
+    pre = sub.add_parser("pretrain", help="pretrain a model on the embedded stories or your own text",
+                         description="Pretrain a LLaMA. Several processes: torchrun --nproc-per-node N -m llama_course "
+                         "pretrain ...")
+    pre.add_argument("--out", default="runs/pretrain", help="checkpoint folder (default: runs/pretrain)")
+    pre.add_argument("--resume", action="store_true", help="continue the run saved in --out")
+    pre.add_argument("--weights-only", action="store_true",
+                     help="at the end drop the optimizer state (twice the model's size) from the checkpoint")
+    data = pre.add_argument_group("data")
+    data.add_argument("--text", help="your own text: a file, a folder of .txt/.md files, or a URL (default: the "
+                      "embedded stories)")
+    data.add_argument("--language", choices=("en", "zh", "both"), default="en", help="stories in (default: en)")
+    data.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
+    data.add_argument("--tokenizer", choices=("course", "sentencepiece", "char"),
+                      help="for --text: train SentencePiece on it (default), characters, or the course tokenizer")
+    data.add_argument("--vocab-size", type=int, default=2048, help="SentencePiece vocabulary for --text")
+    model = pre.add_argument_group("model (the preset, with any of these changed)")
+    model.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
+    model.add_argument("--dim", type=int)
+    model.add_argument("--layers", type=int)
+    model.add_argument("--heads", type=int)
+    model.add_argument("--kv-heads", type=int)
+    run = pre.add_argument_group("training")
+    run.add_argument("--steps", type=int, default=1000)
+    run.add_argument("--batch-size", type=int, default=16)
+    run.add_argument("--grad-accum", type=int, default=1)
+    run.add_argument("--context", type=int, default=128, help="tokens per training window")
+    run.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
+    run.add_argument("--warmup", type=int, help="warmup steps (default: 10%% of the steps, at most 100)")
+    run.add_argument("--eval-every", type=int, default=100, help="steps between validation and checkpoints")
+    run.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
+    run.add_argument("--compile", action="store_true", help="torch.compile + fused AdamW (faster after a warm-up)")
+    run.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    run.add_argument("--seed", type=int, default=0)
+    pre.set_defaults(func=cmd_pretrain)
     return parser
 
 
@@ -126,7 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    args.jupyter_args = extra
+    args.jupyter_args, args.argv = extra, argv[1:]
     return args.func(args)
 
 

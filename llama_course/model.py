@@ -111,9 +111,10 @@ class Llama(nn.Module):
         self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         start = 0 if cache is None else cache.pos
-        self._check_tokens(tokens, start, cache)
-        if targets is not None:
-            self._check_targets(tokens, targets)
+        if not torch.compiler.is_compiling():  # the checks read values, which would split a compiled graph
+            self._check_tokens(tokens, start, cache)
+            if targets is not None:
+                self._check_targets(tokens, targets)
         seq = tokens.size(1)
         cos, sin = self.rope_cos[start : start + seq], self.rope_sin[start : start + seq]
         h = self.tok_embeddings(tokens)
