@@ -144,7 +144,7 @@ def _pretrain_data(args: argparse.Namespace, say):
             with tempfile.TemporaryDirectory() as tmp:
                 tokenizer = Tokenizer.train(text, Path(tmp) / "tokenizer.model", vocab_size=args.vocab_size)
         except ValueError as e:
-            raise SystemExit(f"{e}\n(try a smaller --vocab-size, or --tokenizer char)") from None
+            raise SystemExit(f"{e}\n(choose another --vocab-size, or use --tokenizer char)") from None
     say(f"tokenizer: {kind}, {len(tokenizer)} ids")
     try:
         train_data, val_data = text_datasets(text, tokenizer, args.context)

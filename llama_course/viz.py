@@ -589,3 +589,43 @@ def attention_maps(
     if layer is not None:
         weights = weights[layer]
     return token_strings(tokenizer, ids), weights
+
+
+# ---------------------------------------------------------------------------------------------- training
+
+
+def running_mean(values: Sequence[float], window: int) -> np.ndarray:
+    """Mean of each value and the ``window - 1`` before it (fewer at the start)."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    lows = np.maximum(np.arange(1, len(values) + 1) - window, 0)
+    return (sums[1:] - sums[lows]) / (np.arange(1, len(values) + 1) - lows)
+
+
+def loss_curves(history: Any, ax: Axes | None = None, total_steps: int | None = None, title: str | None = None,
+                vocab_size: int | None = None) -> Figure:
+    """Training loss per step (light), its running mean, and validation loss (dots) of a
+    :class:`~llama_course.train.History`; with ``vocab_size`` a dashed line marks a uniform guess, ln V."""
+    if ax is None:
+        fig = Figure(figsize=(7, 3.2))
+        ax = fig.add_subplot()
+    fig = ax.figure
+    steps, losses = history.step, history.loss
+    if steps:
+        ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8)
+        ax.plot(steps, running_mean(losses, max(1, len(losses) // 40)), color="tab:blue", label="training loss")
+    if history.val_step:
+        ax.plot(history.val_step, history.val_loss, "o-", color="tab:orange", ms=4, label="validation loss")
+        ax.annotate(f"{history.val_loss[-1]:.3f}", (history.val_step[-1], history.val_loss[-1]),
+                    textcoords="offset points", xytext=(4, 6), fontsize=8, color="tab:orange")
+    if vocab_size:
+        ax.axhline(math.log(vocab_size), ls="--", color="gray", lw=0.8, label=f"uniform guess, ln {vocab_size}")
+    if total_steps:
+        ax.set_xlim(0, total_steps)
+    ax.set_xlabel("step")
+    ax.set_ylabel("cross-entropy (nats/token)")
+    ax.set_ylim(bottom=0)
+    if title:
+        ax.set_title(title)
+    ax.legend(loc="upper right", fontsize=8)
+    return fig

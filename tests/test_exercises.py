@@ -130,3 +130,36 @@ def test_rope_and_multi_head_checks():
     exercises.check_multi_head_attention(mha)
     with pytest.raises(ExerciseError, match="differs from the reference"):
         exercises.check_multi_head_attention(lambda *args: mha(*args, causal=False))
+
+
+def test_pretraining_checks():
+    def loss(logits, targets):
+        return -logits.log_softmax(-1).gather(-1, targets[..., None]).mean()
+
+    def make_batch(stream, starts, context):
+        x = torch.stack([stream[s : s + context] for s in starts])
+        return x, torch.stack([stream[s + 1 : s + 1 + context] for s in starts])
+
+    def lr_schedule(step, max_lr, warmup, total, ratio):
+        import math
+
+        if step < warmup:
+            return max_lr * (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        return max_lr * (ratio + (1 - ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+    exercises.check_next_token_loss(loss)
+    exercises.check_make_batch(make_batch)
+    exercises.check_lr_schedule(lr_schedule)
+    for check in (exercises.check_next_token_loss, exercises.check_make_batch, exercises.check_lr_schedule):
+        with pytest.raises(ExerciseError, match="not written yet"):
+            check(not_written)
+
+    with pytest.raises(ExerciseError, match="differs"):  # summed, not averaged
+        exercises.check_next_token_loss(lambda lg, t: -lg.log_softmax(-1).gather(-1, t[..., None]).sum())
+    with pytest.raises(ExerciseError, match="targets row 0"):  # targets not shifted
+        exercises.check_make_batch(lambda s, st, c: (make_batch(s, st, c)[0], make_batch(s, st, c)[0]))
+    with pytest.raises(ExerciseError, match="step=0"):  # warmup that starts at zero
+        exercises.check_lr_schedule(lambda s, m, w, t, r: m * s / w if s < w else lr_schedule(s, m, w, t, r))
+    with pytest.raises(ExerciseError, match="expected"):  # decays to zero instead of the floor
+        exercises.check_lr_schedule(lambda s, m, w, t, r: lr_schedule(s, m, w, t, 0.0))

@@ -1,0 +1,53 @@
+"""`llama-course pretrain` on the embedded stories and on a learner's own text file."""
+
+import pytest
+
+from llama_course.checkpoint import load_checkpoint
+from llama_course.cli import main
+from llama_course.tokenizer import CharTokenizer, Tokenizer
+
+SMALL = ["--dim", "32", "--layers", "2", "--heads", "4", "--context", "32", "--batch-size", "4", "--eval-every", "5"]
+
+
+def test_pretrain_on_the_course_corpus(tmp_path, capsys):
+    assert main(["pretrain", "--stories", "30", "--steps", "10", "--out", str(tmp_path / "run"), *SMALL]) == 0
+    out = capsys.readouterr().out
+    assert "validation loss" in out and "perplexity" in out and "sample: Once upon a time" in out
+    saved = load_checkpoint(tmp_path / "run")
+    assert isinstance(saved.tokenizer, Tokenizer) and len(saved.tokenizer) == 4096
+    assert saved.state["step"] == 10 and saved.state["history"]["val_step"] == [5, 10]
+    assert saved.state["about"]["command"].startswith("llama-course pretrain --stories 30")
+    assert saved.model.config.dim == 32 and saved.model.config.n_kv_heads == 4
+
+    # more steps from the checkpoint: resumed, not restarted
+    assert main(["pretrain", "--stories", "30", "--steps", "14", "--resume", "--out", str(tmp_path / "run"), *SMALL,
+                 "--weights-only"]) == 0
+    saved = load_checkpoint(tmp_path / "run")
+    assert saved.state["step"] == 14 and saved.state["history"]["step"] == list(range(1, 15))
+    assert saved.optimizer_state() is None and not (tmp_path / "run" / "optimizer.safetensors").exists()
+
+
+@pytest.mark.parametrize("tokenizer, kind", [("char", CharTokenizer), ("sentencepiece", Tokenizer)])
+def test_pretrain_on_your_own_text(tmp_path, capsys, tokenizer, kind):
+    text = tmp_path / "notes.txt"
+    text.write_text("The quick brown fox jumps over the lazy dog. A stitch in time saves nine.\n" * 60)
+    assert main(["pretrain", "--text", str(text), "--tokenizer", tokenizer, "--vocab-size", "320", "--steps", "6",
+                 "--out", str(tmp_path / "mine"), *SMALL]) == 0
+    assert "validation loss" in capsys.readouterr().out
+    saved = load_checkpoint(tmp_path / "mine")
+    assert isinstance(saved.tokenizer, kind)
+    assert saved.model.config.vocab_size == len(saved.tokenizer)
+    assert str(text) in saved.state["about"]["data"]
+
+
+def test_pretrain_explains_bad_requests(tmp_path):
+    tiny_text = tmp_path / "tiny.txt"
+    tiny_text.write_text("too short")
+    with pytest.raises(SystemExit, match="more text"):
+        main(["pretrain", "--text", str(tiny_text), "--tokenizer", "char", "--out", str(tmp_path / "x"), *SMALL])
+    with pytest.raises(SystemExit, match="vocab"):
+        main(["pretrain", "--text", str(tiny_text), "--vocab-size", "5000", "--out", str(tmp_path / "x"), *SMALL])
+    with pytest.raises(SystemExit, match="n_heads|heads"):
+        main(["pretrain", "--stories", "30", "--heads", "5", "--out", str(tmp_path / "x"), *SMALL[:4]])
+    with pytest.raises(FileNotFoundError):
+        main(["pretrain", "--text", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x"), *SMALL])
