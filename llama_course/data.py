@@ -101,15 +101,16 @@ def split_datasets(
 def story_datasets(
     corpus, tokenizer: TextTokenizer, context: int, language: str = "en"
 ) -> tuple[TokenDataset, TokenDataset]:
-    """Datasets from the course corpus: each story is a document ("both": the English and the Chinese
-    version are two documents)."""
+    """Datasets from the course corpus: each story is a document. With "both", all English stories come
+    first and then all Chinese ones: were a story's two versions neighbours, a window could hold the
+    English one while predicting its translation, and the loss would flatter the model."""
     languages = {"en": ("text",), "zh": ("text_zh",), "both": ("text", "text_zh")}
     if language not in languages:
         raise ValueError(f"language must be 'en', 'zh' or 'both', got {language!r}")
     fields = languages[language]
 
     def documents(stories) -> list[str]:
-        return [getattr(story, field) for story in stories for field in fields]
+        return [getattr(story, field) for field in fields for story in stories]
 
     return split_datasets(documents(corpus.train), documents(corpus.val), tokenizer, context)
 

@@ -53,6 +53,9 @@ def test_story_datasets_hold_the_whole_corpus(tmp_path):
     en_train, _ = story_datasets(corpus, tokenizer, context=32, language="en")
     assert len(en_train) == sum(len(tokenizer.encode(s.text)) + 2 for s in corpus.train)
     assert train.nbytes == 2 * len(train)
+    english_end = len(en_train)  # all English stories first, then all Chinese ones
+    assert train.tokens[english_end - 1] == EOS_ID and train.tokens[english_end] == BOS_ID
+    assert tokenizer.decode(train.tokens[english_end:english_end + 40].tolist()).startswith(corpus.train[0].text_zh[:5])
 
 
 def test_text_datasets_hold_out_the_end():

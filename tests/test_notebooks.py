@@ -13,7 +13,8 @@ def code_cells(path):
 
 
 def test_the_written_notebooks_exist():
-    written = {"00_welcome", "01_tokenization", "02_attention", "03_multihead_rope_gqa", "04_llama_block"}
+    written = {"00_welcome", "01_tokenization", "02_attention", "03_multihead_rope_gqa", "04_llama_block",
+               "05_pretraining"}
     assert {f"{name}.ipynb" for name in written} <= {p.name for p in NOTEBOOKS}
 
 

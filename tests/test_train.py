@@ -36,8 +36,8 @@ def test_schedule_warms_up_then_decays_to_the_floor():
     config = TrainConfig(steps=1000, warmup_steps=100, lr=1e-3, min_lr_ratio=0.1)
     lrs = [lr_at(s, config) for s in range(1000)]
     assert lrs[0] == pytest.approx(1e-5) and lrs[99] == pytest.approx(1e-3)
-    assert all(a < b for a, b in zip(lrs[:99], lrs[1:100]))
-    assert all(a >= b for a, b in zip(lrs[100:], lrs[101:]))
+    assert all(a < b for a, b in zip(lrs[:99], lrs[1:100], strict=True))
+    assert all(a >= b for a, b in zip(lrs[100:-1], lrs[101:], strict=True))
     assert lrs[550] == pytest.approx(1e-3 * (0.1 + 0.9 * 0.5))  # halfway through the cosine
     assert lr_at(1000, config) == pytest.approx(1e-4)
 
@@ -106,7 +106,7 @@ def test_gradient_accumulation_equals_one_big_batch(monkeypatch):
     config = TrainConfig(steps=1, batch_size=4, grad_accum=2, warmup_steps=0, grad_clip=1e9)
     history = train(small_model(), data, None, config, progress=False)
     big = small_model()
-    xs, ys = zip(*(data.sample(4, seed=[0, 0, micro]) for micro in range(2)))
+    xs, ys = zip(*(data.sample(4, seed=[0, 0, micro]) for micro in range(2)), strict=True)
     _, loss = big(torch.cat(xs), torch.cat(ys))
     loss.backward()
     assert history.loss[0] == pytest.approx(loss.item(), rel=1e-6)
