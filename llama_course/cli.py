@@ -172,16 +172,13 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     changes = {k: v for k, v in changes.items() if v is not None}
     if "n_heads" in changes and "n_kv_heads" not in changes:
         changes["n_kv_heads"] = changes["n_heads"]
-    try:
-        config = base.replace(**changes, vocab_size=len(tokenizer), max_seq_len=max(base.max_seq_len, args.context))
-        train_config = TrainConfig(
-            steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-            warmup_steps=min(100, args.steps // 10) if args.warmup is None else args.warmup,
-            eval_every=args.eval_every, precision=args.precision,
-            compile=args.compile, seed=args.seed,
-        )
-    except ValueError as e:
-        raise SystemExit(f"llama-course pretrain: {e}") from None
+    config = base.replace(**changes, vocab_size=len(tokenizer), max_seq_len=max(base.max_seq_len, args.context))
+    train_config = TrainConfig(
+        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
+        warmup_steps=min(100, args.steps // 10) if args.warmup is None else args.warmup,
+        eval_every=args.eval_every, precision=args.precision,
+        compile=args.compile, seed=args.seed,
+    )
     device = ddp_device or (torch.device(args.device) if args.device else default_device())
     seed_everything(args.seed)
     model = Llama(config).to(device)
@@ -208,6 +205,27 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     if dist.is_initialized():
         dist.destroy_process_group()
     return 130 if history.interrupted else 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    """Print a continuation of the prompt from a checkpoint, token by token as it is generated."""
+    from .checkpoint import course_model, load_checkpoint
+    from .course import default_device
+    from .generate import Sampling, stream
+
+    device = torch.device(args.device) if args.device else default_device()
+    saved = load_checkpoint(args.checkpoint, device) if args.checkpoint else course_model(device)
+    if saved.tokenizer is None:
+        raise SystemExit(f"{saved.path} has no tokenizer saved with it, so its ids cannot be turned into text")
+    settings = {"temperature": args.temperature, "top_k": args.top_k, "top_p": args.top_p, "min_p": args.min_p,
+                "repetition_penalty": args.repetition_penalty}
+    Sampling(**settings)  # a bad setting is reported before anything is printed
+    print(args.prompt, end="", flush=True)
+    for piece in stream(saved.model, saved.tokenizer, args.prompt, args.max_new_tokens, stop=args.stop,
+                        seed=args.seed, **settings):
+        print(piece, end="", flush=True)
+    print()
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -263,6 +281,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     run.add_argument("--seed", type=int, default=0)
     pre.set_defaults(func=cmd_pretrain)
+    gen = sub.add_parser("generate", help="continue a prompt with the course model or any checkpoint")
+    gen.add_argument("prompt", nargs="?", default="Once upon a time", help='the text to continue '
+                     '(default: "Once upon a time")')
+    gen.add_argument("--checkpoint", help="a checkpoint folder (default: the course model in assets/)")
+    gen.add_argument("--max-new-tokens", type=int, default=200)
+    gen.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default: 0.8)")
+    gen.add_argument("--top-k", type=int)
+    gen.add_argument("--top-p", type=float)
+    gen.add_argument("--min-p", type=float)
+    gen.add_argument("--repetition-penalty", type=float, default=1.0)
+    gen.add_argument("--stop", action="append", default=[], help="stop at this text (repeatable)")
+    gen.add_argument("--seed", type=int, help="for a repeatable sample")
+    gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    gen.set_defaults(func=cmd_generate)
     return parser
 
 
@@ -275,7 +307,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args, args.argv = extra, argv[1:]
-    return args.func(args)
+    try:
+        return args.func(args)
+    except (FileNotFoundError, ValueError, TypeError, ConnectionError) as e:  # a learner's mistake: say it plainly
+        raise SystemExit(f"llama-course {args.command}: {e}") from None
 
 
 if __name__ == "__main__":

@@ -177,3 +177,124 @@ class RopeExplorer(_Explorer):
         right.set_title(f"the score depends on m − n only (head_dim {self.head_dim}, base {theta:g})", fontsize=9)
         right.legend(fontsize=7)
         return fig
+
+
+def _check_model(model: Any) -> None:
+    if not hasattr(model, "capture_attention") or not hasattr(model, "config"):
+        raise TypeError(f"model must be a llama_course Llama, got {type(model).__name__}")
+
+
+class SamplingPlayground(_Explorer):
+    """A prompt and the sampling knobs: the chart shows the next-token distribution before and after
+    temperature, top-k, top-p and min-p, and below it a continuation sampled with those settings."""
+
+    def __init__(self, model: Any, tokenizer: Any, prompt: str = "Once upon a time, there was a little",
+                 max_new_tokens: int = 40, seed: int = 0) -> None:
+        _check_model(model)
+        self.model, self.tokenizer, self.max_new_tokens = model, tokenizer, max_new_tokens
+        style = {"description_width": "7em"}
+        self.prompt = widgets.Text(value=prompt, description="prompt", continuous_update=False,
+                                   layout=widgets.Layout(width="95%"))
+        self.temperature = widgets.FloatSlider(value=1.0, min=0.0, max=2.0, step=0.05, description="temperature",
+                                               style=style, continuous_update=False)
+        self.top_k = widgets.IntSlider(value=0, min=0, max=100, description="top-k (0 off)", style=style,
+                                       continuous_update=False)
+        self.top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05, description="top-p", style=style,
+                                         continuous_update=False)
+        self.min_p = widgets.FloatSlider(value=0.0, min=0.0, max=0.5, step=0.01, description="min-p", style=style,
+                                         continuous_update=False)
+        self.seed = widgets.IntText(value=seed, description="seed", style=style, layout=widgets.Layout(width="14em"))
+        self.sample = widgets.HTML()
+        super().__init__([self.prompt, widgets.HBox([self.temperature, self.top_k]),
+                          widgets.HBox([self.top_p, self.min_p, self.seed])])
+        self.children = (*self.children, self.sample)
+        for control in (self.prompt, self.temperature, self.top_k, self.top_p, self.min_p, self.seed):
+            control.observe(self.redraw, names="value")
+        self.redraw()
+
+    def __repr__(self) -> str:
+        return f"SamplingPlayground({self.settings()})"
+
+    def settings(self) -> dict[str, Any]:
+        """The sliders' values as sampling options for :mod:`llama_course.generate`."""
+        return {"temperature": self.temperature.value, "top_k": self.top_k.value or None,
+                "top_p": self.top_p.value if self.top_p.value < 1 else None, "min_p": self.min_p.value or None}
+
+    def distributions(self) -> tuple[list[int], torch.Tensor, torch.Tensor]:
+        """The prompt's ids, the plain next-token probabilities and those sampled from with these settings."""
+        from .generate import Sampling, next_token_probs
+
+        ids = self.tokenizer.encode(self.prompt.value, bos=True)
+        if len(ids) >= self.model.config.max_seq_len:
+            raise ValueError(f"the prompt is {len(ids)} tokens; the model reads at most "
+                             f"{self.model.config.max_seq_len - 1} before generating: shorten it")
+        device = next(self.model.parameters()).device
+        with torch.no_grad():
+            logits = self.model(torch.tensor([ids], device=device))[0, -1].float().cpu()
+        return ids, logits.softmax(-1), next_token_probs(logits[None], Sampling(**self.settings()))[0]
+
+    def figure(self) -> Figure:
+        ids, plain, shaped = self.distributions()
+        pieces = viz.token_strings(self.tokenizer, range(plain.numel()))
+        return viz.next_token_bars(pieces, plain, shaped)
+
+    def redraw(self, change: Any = None) -> None:
+        super().redraw(change)
+        if self.message.value:  # the settings or prompt are wrong: no sample either
+            self.sample.value = ""
+            return
+        from .generate import complete
+
+        text = complete(self.model, self.tokenizer, self.prompt.value, self.max_new_tokens, seed=self.seed.value,
+                        **self.settings())
+        continuation = text[len(self.prompt.value):]
+        self.sample.value = (f"<b>{html.escape(self.prompt.value)}</b>{html.escape(continuation)}")
+
+
+class GenerationAttention(_Explorer):
+    """Generate a continuation, then step through it: for each new token, the attention of the position that
+    predicted it over the prompt (grey) and the text generated before it (blue)."""
+
+    def __init__(self, model: Any, tokenizer: Any, prompt: str = "Once upon a time", max_new_tokens: int = 30,
+                 seed: int = 0, **sampling: Any) -> None:
+        _check_model(model)
+        from .generate import generate_with_attention
+
+        self.tokenizer = tokenizer
+        config = model.config
+        self.prompt_ids = tokenizer.encode(prompt, bos=True)
+        sampling.setdefault("temperature", 0.8)
+        self.new_ids, self.rows = generate_with_attention(model, self.prompt_ids, max_new_tokens, seed=seed,
+                                                          **sampling)
+        if not self.new_ids:
+            raise ValueError("nothing was generated: the prompt fills the model's context")
+        self.pieces = viz.token_strings(tokenizer, self.prompt_ids + self.new_ids)
+        self.step = widgets.IntSlider(value=0, min=0, max=len(self.new_ids) - 1, description="new token",
+                                      continuous_update=False)
+        self.layer = widgets.Dropdown(options=[("mean of layers", ALL)] + [(f"layer {i}", i)
+                                                                           for i in range(config.n_layers)],
+                                      value=ALL, description="layer")
+        self.head = widgets.Dropdown(options=[("mean of heads", ALL)] + [(f"head {h}", h)
+                                                                         for h in range(config.n_heads)],
+                                     value=ALL, description="head")
+        super().__init__([self.step, widgets.HBox([self.layer, self.head])])
+        for control in (self.step, self.layer, self.head):
+            control.observe(self.redraw, names="value")
+        self.redraw()
+
+    def __repr__(self) -> str:
+        return f"GenerationAttention({len(self.new_ids)} new tokens, step {self.step.value})"
+
+    def weights(self, step: int | None = None) -> torch.Tensor:
+        """The attention row (over every token before the new one) for the chosen layer and head."""
+        row = self.rows[self.step.value if step is None else step]  # (layers, heads, k_len)
+        row = row.mean(0) if self.layer.value == ALL else row[self.layer.value]
+        return row.mean(0) if self.head.value == ALL else row[self.head.value]
+
+    def figure(self) -> Figure:
+        step = self.step.value
+        n_before = len(self.prompt_ids) + step
+        new_piece = viz.token_label(self.pieces[n_before])
+        where = f"{self.layer.label}, {self.head.label}"
+        return viz.generation_attention_bars(self.pieces[:n_before], self.weights(), len(self.prompt_ids),
+                                             title=f"predicting new token {step}, {new_piece!r} ({where})")

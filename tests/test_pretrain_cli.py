@@ -49,5 +49,24 @@ def test_pretrain_explains_bad_requests(tmp_path):
         main(["pretrain", "--text", str(tiny_text), "--vocab-size", "5000", "--out", str(tmp_path / "x"), *SMALL])
     with pytest.raises(SystemExit, match="n_heads|heads"):
         main(["pretrain", "--stories", "30", "--heads", "5", "--out", str(tmp_path / "x"), *SMALL[:4]])
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SystemExit, match="missing.txt"):
         main(["pretrain", "--text", str(tmp_path / "missing.txt"), "--out", str(tmp_path / "x"), *SMALL])
+
+
+def test_generate_streams_from_a_checkpoint(tmp_path, capsys):
+    main(["pretrain", "--stories", "30", "--steps", "3", "--out", str(tmp_path / "run"), *SMALL])
+    capsys.readouterr()
+    assert main(["generate", "Once upon", "--checkpoint", str(tmp_path / "run"), "--max-new-tokens", "12",
+                 "--temperature", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Once upon") and len(out) > len("Once upon\n")
+    with pytest.raises(SystemExit, match="top_p"):
+        main(["generate", "--checkpoint", str(tmp_path / "run"), "--top-p", "1.5"])
+    with pytest.raises(SystemExit, match="no checkpoint"):
+        main(["generate", "--checkpoint", str(tmp_path / "nowhere")])
+
+
+def test_generate_uses_the_course_model_by_default(capsys):
+    assert main(["generate", "Once upon a time", "--max-new-tokens", "30", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Once upon a time") and len(out.split()) > 8
