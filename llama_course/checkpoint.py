@@ -19,6 +19,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from .config import LlamaConfig
+from .files import atomic_write
 from .model import Llama
 from .tokenizer import CharTokenizer, Tokenizer
 
@@ -96,8 +97,7 @@ def _write_folder(folder: Path, model: Llama, tokenizer, optimizer, state: dict[
         }
         save_file(tensors, folder / OPTIMIZER_FILE)
         state["optimizer"] = {"param_groups": saved["param_groups"]}
-    lines = ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in state.items())
-    (folder / STATE_FILE).write_text("{\n" + lines + "\n}\n", encoding="utf-8")
+    (folder / STATE_FILE).write_text(_state_json(state), encoding="utf-8")
     for file in folder.iterdir():
         os.chmod(file, 0o666 & ~_umask())  # safetensors makes its files private
 
@@ -118,6 +118,21 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def update_state(path: str | Path, **fields: Any) -> None:
+    """Add or replace fields of a checkpoint's training state (its JSON file), atomically."""
+    folder = find_checkpoint(path)
+    file = folder / STATE_FILE
+    state = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    state.update(fields)
+    atomic_write(file, lambda tmp: Path(tmp).write_text(_state_json(state), encoding="utf-8"))
+
+
+def _state_json(state: dict[str, Any]) -> str:
+    """One top-level field per line: readable, and the long history lists stay on one line each."""
+    lines = ",\n".join(f" {json.dumps(key)}: {json.dumps(value)}" for key, value in state.items())
+    return "{\n" + lines + "\n}\n"
 
 
 def find_checkpoint(path: str | Path) -> Path:

@@ -128,7 +128,9 @@ def _pretrain_data(args: argparse.Namespace, say):
         tokenizer = course_tokenizer()
         train_data, val_data = story_datasets(corpus, tokenizer, args.context, args.language)
         source = f"the course corpus ({len(corpus.train)} + {len(corpus.val)} stories, language {args.language})"
-        return tokenizer, train_data, val_data, source
+        languages = ("en", "zh") if args.language == "both" else ()
+        by_language = {lang: story_datasets(corpus, tokenizer, args.context, lang)[1] for lang in languages}
+        return tokenizer, train_data, {"all": val_data, **by_language}, source
     from .sources import load_text
 
     text = load_text(args.text)
@@ -150,23 +152,46 @@ def _pretrain_data(args: argparse.Namespace, say):
         train_data, val_data = text_datasets(text, tokenizer, args.context)
     except ValueError as e:
         raise SystemExit(str(e)) from None
-    return tokenizer, train_data, val_data, f"{args.text} ({len(text):,} characters)"
+    return tokenizer, train_data, {"all": val_data}, f"{args.text} ({len(text):,} characters)"
+
+
+def _finish_pretraining(args: argparse.Namespace, model, tokenizer, val_sets: dict, history, dtype) -> None:
+    """Validation loss on every validation token (and per language), written into the checkpoint; a sample."""
+    import math
+
+    from .checkpoint import load_checkpoint, save_checkpoint, update_state
+    from .generate import complete
+    from .train import evaluate
+
+    losses = {name: evaluate(model, data, args.batch_size, dtype=dtype) for name, data in val_sets.items()}
+    update_state(args.out, metrics={name: {"val_loss": loss, "val_perplexity": math.exp(loss),
+                                           "val_tokens": len(val_sets[name])} for name, loss in losses.items()})
+    print(f"after {history.step[-1]} steps, {history.tokens:,} tokens, {history.seconds:.0f} s:")
+    for name, loss in losses.items():
+        which = "" if name == "all" else f", {name} stories only"
+        print(f"  validation loss {loss:.3f} nats/token, perplexity {math.exp(loss):.2f} "
+              f"({len(val_sets[name]):,} validation tokens{which})")
+    if args.weights_only:
+        saved = load_checkpoint(args.out)
+        state = {k: v for k, v in saved.state.items() if k not in ("optimizer", "scaler", "tokenizer")}
+        save_checkpoint(args.out, saved.model, saved.tokenizer, state=state)
+    print(f"checkpoint: {args.out}" + (" (weights only: it cannot be resumed)" if args.weights_only else ""))
+    prompt = "Once upon a time" if args.text is None and args.language != "zh" else ""
+    print("sample: " + complete(model, tokenizer, prompt, 60, temperature=0.8, seed=args.seed))
 
 
 def cmd_pretrain(args: argparse.Namespace) -> int:
     """Pretrain a model on the embedded stories or your own text; write a checkpoint folder."""
-    import math
-
     import torch.distributed as dist
 
-    from .checkpoint import load_checkpoint, save_checkpoint
     from .course import default_device, seed_everything
     from .model import Llama
-    from .train import TrainConfig, train
+    from .train import TrainConfig, autocast_dtype, train
 
     rank, ddp_device = _init_distributed()
     say = print if rank == 0 else (lambda *a, **k: None)
-    tokenizer, train_data, val_data, source = _pretrain_data(args, say)
+    tokenizer, train_data, val_sets, source = _pretrain_data(args, say)
+    val_data = val_sets["all"]
     base = LlamaConfig.preset(args.preset)
     changes = {"dim": args.dim, "n_layers": args.layers, "n_heads": args.heads, "n_kv_heads": args.kv_heads}
     changes = {k: v for k, v in changes.items() if v is not None}
@@ -188,20 +213,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     about = {"data": source, "command": "llama-course pretrain " + " ".join(args.argv)}
     history = train(model, train_data, val_data, train_config, checkpoint=args.out, tokenizer=tokenizer,
                     resume=args.resume, about=about)
-    if history.val_loss:
-        say(f"validation loss {history.val_loss[-1]:.3f} nats/token, perplexity {math.exp(history.val_loss[-1]):.2f}"
-            f" after {history.step[-1] if history.step else 0} steps, {history.tokens:,} tokens, "
-            f"{history.seconds:.0f} s")
-    if args.weights_only and rank == 0 and not history.interrupted:
-        saved = load_checkpoint(args.out)
-        state = {k: v for k, v in saved.state.items() if k not in ("optimizer", "scaler", "tokenizer")}
-        save_checkpoint(args.out, saved.model, saved.tokenizer, state=state)
-    say(f"checkpoint: {args.out}" + (" (weights only: it cannot be resumed)" if args.weights_only else ""))
     if rank == 0 and not history.interrupted:
-        from .generate import complete
-
-        prompt = "Once upon a time" if args.text is None and args.language != "zh" else ""
-        say("sample: " + complete(model, tokenizer, prompt, 60, temperature=0.8, seed=args.seed))
+        _finish_pretraining(args, model, tokenizer, val_sets, history, autocast_dtype(device, args.precision))
     if dist.is_initialized():
         dist.destroy_process_group()
     return 130 if history.interrupted else 0

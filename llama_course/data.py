@@ -81,9 +81,10 @@ class TokenDataset:
         return self.windows(starts)
 
     def batches(self, batch_size: int, max_windows: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """The fixed, non-overlapping windows from the start of the stream, in order (for validation)."""
+        """The fixed, non-overlapping windows of the stream, in order (for validation). With ``max_windows``,
+        that many spread evenly over the whole stream, so a subset still samples all of it."""
         n = self.n_windows if max_windows is None else min(max_windows, self.n_windows)
-        starts = np.arange(n) * self.context
+        starts = np.linspace(0, self.n_windows - 1, n).round().astype(np.int64) * self.context
         for i in range(0, n, batch_size):
             yield self.windows(starts[i : i + batch_size])
 

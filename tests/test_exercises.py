@@ -163,3 +163,29 @@ def test_pretraining_checks():
         exercises.check_lr_schedule(lambda s, m, w, t, r: m * s / w if s < w else lr_schedule(s, m, w, t, r))
     with pytest.raises(ExerciseError, match="expected"):  # decays to zero instead of the floor
         exercises.check_lr_schedule(lambda s, m, w, t, r: lr_schedule(s, m, w, t, 0.0))
+
+
+def test_generation_checks():
+    from llama_course.generate import generate
+
+    def greedy(model, ids, n):
+        ids = list(ids)
+        for _ in range(n):
+            ids.append(int(model(torch.tensor([ids]))[0, -1].argmax()))
+        return ids[-n:]
+
+    def top_p(probs, p):
+        sorted_probs, order = probs.sort(descending=True)
+        keep = sorted_probs.cumsum(0) - sorted_probs < p
+        kept = torch.zeros_like(probs).scatter(0, order, sorted_probs * keep)
+        return kept / kept.sum()
+
+    exercises.check_greedy_decode(greedy)
+    exercises.check_top_p(top_p)
+    exercises.check_kv_cache_bytes(lambda c, n, b: 2 * c.n_layers * c.n_kv_heads * c.head_dim * n * b)
+    with pytest.raises(ExerciseError, match="expected"):  # sampling instead of greedy
+        exercises.check_greedy_decode(lambda m, ids, n: generate(m, ids, n, temperature=1.0, seed=0))
+    with pytest.raises(ExerciseError, match="differs"):  # keeps the token that crosses p out
+        exercises.check_top_p(lambda probs, p: top_p(probs, p - 0.05) if p < 1 else probs)
+    with pytest.raises(ExerciseError, match="kv_cache_bytes\\(tiny"):  # n_heads instead of n_kv_heads
+        exercises.check_kv_cache_bytes(lambda c, n, b: 2 * c.n_layers * c.n_heads * c.head_dim * n * b)

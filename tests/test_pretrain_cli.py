@@ -1,10 +1,18 @@
 """`llama-course pretrain` on the embedded stories and on a learner's own text file."""
 
+import math
+
 import pytest
 
 from llama_course.checkpoint import load_checkpoint
 from llama_course.cli import main
 from llama_course.tokenizer import CharTokenizer, Tokenizer
+
+def load_corpus_texts():
+    from llama_course.corpus import load_corpus
+
+    return [story.text for story in load_corpus(n_stories=30).val]
+
 
 SMALL = ["--dim", "32", "--layers", "2", "--heads", "4", "--context", "32", "--batch-size", "4", "--eval-every", "5"]
 
@@ -18,6 +26,9 @@ def test_pretrain_on_the_course_corpus(tmp_path, capsys):
     assert saved.state["step"] == 10 and saved.state["history"]["val_step"] == [5, 10]
     assert saved.state["about"]["command"].startswith("llama-course pretrain --stories 30")
     assert saved.model.config.dim == 32 and saved.model.config.n_kv_heads == 4
+    metrics = saved.state["metrics"]["all"]  # measured on every validation token at the end
+    assert metrics["val_tokens"] == sum(len(saved.tokenizer.encode(s)) + 2 for s in load_corpus_texts())
+    assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]))
 
     # more steps from the checkpoint: resumed, not restarted
     assert main(["pretrain", "--stories", "30", "--steps", "14", "--resume", "--out", str(tmp_path / "run"), *SMALL,
