@@ -8,6 +8,7 @@ from llama_course.checkpoint import load_checkpoint
 from llama_course.cli import main
 from llama_course.tokenizer import CharTokenizer, Tokenizer
 
+
 def load_corpus_texts():
     from llama_course.corpus import load_corpus
 
