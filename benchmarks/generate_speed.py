@@ -13,6 +13,7 @@ from __future__ import annotations
 import statistics
 import time
 import warnings
+from functools import partial
 
 import torch
 import transformers
@@ -54,10 +55,10 @@ def speed_table() -> None:
         model, hf = build(changes)
         prompt = torch.randint(3, model.config.vocab_size, (1, 8), generator=torch.Generator().manual_seed(1))
         runs = {
-            "cache": lambda: generate(model, prompt[0], NEW_TOKENS, temperature=0),
-            "none": lambda: generate(model, prompt[0], NEW_TOKENS, temperature=0, use_cache=False),
-            "hf": lambda: hf.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=NEW_TOKENS,
-                                      min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0),
+            "cache": partial(generate, model, prompt[0], NEW_TOKENS, temperature=0),
+            "none": partial(generate, model, prompt[0], NEW_TOKENS, temperature=0, use_cache=False),
+            "hf": partial(hf.generate, prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=NEW_TOKENS,
+                          min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0),
         }
         with torch.no_grad():
             runs["cache"](), runs["hf"]()  # warm-up
@@ -73,8 +74,8 @@ def cache_table() -> None:
     print(f"{'context':>8s} {'cache (ms)':>11s} {'no cache (ms)':>14s} {'speed-up':>9s}")
     for total in (64, 128, 256, 512):
         prompt = torch.randint(3, model.config.vocab_size, (total // 2,), generator=torch.Generator().manual_seed(2))
-        cached = timed(lambda: generate(model, prompt, total // 2, temperature=0))
-        uncached = timed(lambda: generate(model, prompt, total // 2, temperature=0, use_cache=False))
+        cached = timed(partial(generate, model, prompt, total // 2, temperature=0))
+        uncached = timed(partial(generate, model, prompt, total // 2, temperature=0, use_cache=False))
         print(f"{total:8d} {cached * 1e3:11.0f} {uncached * 1e3:14.0f} {uncached / cached:8.1f}x")
 
 
