@@ -40,7 +40,7 @@ class TrainConfig:
     weight_decay: float = 0.1
     betas: tuple[float, float] = (0.9, 0.95)
     grad_clip: float = 1.0
-    eval_every: int = 100  # steps between validation losses (and checkpoints); 0 = only at the end
+    eval_every: int = 100  # steps between validations and checkpoints; 0 = only at the end
     eval_windows: int = 128  # validation windows per evaluation (a fixed set)
     precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
     compile: bool = False  # torch.compile the model and use the fused AdamW: faster, less readable traces
@@ -212,8 +212,8 @@ def train(
             history.lr.append(lr)
             history.tokens += config.batch_size * config.grad_accum * world * train_data.context
             val_loss = None
-            done = step + 1 == config.steps
-            if val_data is not None and (done or config.eval_every and (step + 1) % config.eval_every == 0):
+            due = step + 1 == config.steps or config.eval_every and (step + 1) % config.eval_every == 0
+            if due and val_data is not None:
                 val_loss = evaluate(model, val_data, config.batch_size, config.eval_windows, dtype)
                 history.val_step.append(step + 1)
                 history.val_loss.append(val_loss)
@@ -224,7 +224,7 @@ def train(
             info = StepInfo(step + 1, loss_value, lr, val_loss, model, history, config)
             for callback in callbacks:
                 callback(info)
-            if val_loss is not None or done:
+            if due:
                 save(step + 1)
     except KeyboardInterrupt:
         history.interrupted = True
