@@ -4,7 +4,9 @@
 
 Greedy decoding of 256 new tokens, batch 1, on the same random weights, at two sizes: the course
 model's (dim 128, 4 layers) and llama2.c's 15M model (dim 288, 6 layers, 6 heads, 32000 tokens).
-Each contender runs in turn, three times, and the median time counts (prefill included). A second
+"+ compile" is the `compile=True` switch: the decoding step through torch.compile (its warm-up of
+some seconds is not timed). Each contender runs in turn, three times, and the median time counts
+(prefill included). A second
 table gives the cache's speed-up against recomputing everything, as the context grows to 512 tokens.
 """
 
@@ -50,22 +52,24 @@ def build(changes: dict) -> tuple[Llama, transformers.LlamaForCausalLM]:
 
 def speed_table() -> None:
     print(f"\ngreedy, {NEW_TOKENS} new tokens after an 8-token prompt, batch 1: tokens per second")
-    print(f"{'':34s} {'ours, cache':>12s} {'ours, none':>11s} {'transformers':>13s} {'ours / HF':>10s}")
+    print(f"{'':34s} {'ours, cache':>12s} {'+ compile':>10s} {'ours, no cache':>15s} {'transformers':>13s} "
+          f"{'ours / HF':>10s} {'compiled / HF':>14s}")
     for name, changes in SIZES.items():
         model, hf = build(changes)
         prompt = torch.randint(3, model.config.vocab_size, (1, 8), generator=torch.Generator().manual_seed(1))
         runs = {
             "cache": partial(generate, model, prompt[0], NEW_TOKENS, temperature=0),
+            "compiled": partial(generate, model, prompt[0], NEW_TOKENS, temperature=0, compile=True),
             "none": partial(generate, model, prompt[0], NEW_TOKENS, temperature=0, use_cache=False),
             "hf": partial(hf.generate, prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=NEW_TOKENS,
                           min_new_tokens=NEW_TOKENS, do_sample=False, pad_token_id=0),
         }
         with torch.no_grad():
-            runs["cache"](), runs["hf"]()  # warm-up
+            runs["cache"](), runs["compiled"](), runs["hf"]()  # warm-up (compiling happens here)
             rate = {key: NEW_TOKENS / timed(run) for key, run in runs.items()}
             same = generate(model, prompt[0], NEW_TOKENS, temperature=0) == runs["hf"]()[0, 8:].tolist()
-        print(f"{name:34s} {rate['cache']:12.0f} {rate['none']:11.0f} {rate['hf']:13.0f} "
-              f"{rate['cache'] / rate['hf']:9.2f}x   same tokens as HF: {same}")
+        print(f"{name:34s} {rate['cache']:12.0f} {rate['compiled']:10.0f} {rate['none']:15.0f} {rate['hf']:13.0f} "
+              f"{rate['cache'] / rate['hf']:9.2f}x {rate['compiled'] / rate['hf']:13.2f}x   same tokens as HF: {same}")
 
 
 def cache_table() -> None:

@@ -235,7 +235,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     Sampling(**settings)  # a bad setting is reported before anything is printed
     print(args.prompt, end="", flush=True)
     for piece in stream(saved.model, saved.tokenizer, args.prompt, args.max_new_tokens, stop=args.stop,
-                        seed=args.seed, **settings):
+                        seed=args.seed, compile=args.compile, **settings):
         print(piece, end="", flush=True)
     print()
     return 0
@@ -306,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--repetition-penalty", type=float, default=1.0)
     gen.add_argument("--stop", action="append", default=[], help="stop at this text (repeatable)")
     gen.add_argument("--seed", type=int, help="for a repeatable sample")
+    gen.add_argument("--compile", action="store_true", help="torch.compile the decoding step (pays off for long texts)")
     gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     gen.set_defaults(func=cmd_generate)
     return parser

@@ -8,6 +8,7 @@ the repetition penalty of CTRL (Keskar et al. 2019), applied in that order after
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -97,16 +98,29 @@ def _check_prompt(model: Llama, ids: torch.Tensor) -> None:
         raise ValueError(f"the prompt has token ids outside the model's vocabulary [0, {model.config.vocab_size})")
 
 
+_compiled: weakref.WeakKeyDictionary[Llama, torch.nn.Module] = weakref.WeakKeyDictionary()
+
+
+def compiled(model: Llama) -> torch.nn.Module:
+    """``model`` compiled once with ``torch.compile`` for one-token decoding steps (shapes marked dynamic, so
+    the growing cache does not recompile it at every step). It shares the model's weights."""
+    if model not in _compiled:
+        _compiled[model] = torch.compile(model, dynamic=True)
+    return _compiled[model]
+
+
 @torch.no_grad()
 def token_steps(
     model: Llama, ids: torch.Tensor, max_new_tokens: int, sampling: Sampling,
-    generator: torch.Generator | None = None, use_cache: bool = True,
+    generator: torch.Generator | None = None, use_cache: bool = True, compile: bool = False,
 ) -> Iterator[torch.Tensor]:
     """Yield the next token of every row of ``ids`` (batch, n), step after step, until ``max_new_tokens`` or
-    the context is full. With ``use_cache=False`` every step recomputes the whole sequence (for comparison)."""
+    the context is full. With ``use_cache=False`` every step recomputes the whole sequence (for comparison);
+    ``compile=True`` runs the decoding steps through :func:`compiled` (faster after a warm-up of seconds)."""
     _check_prompt(model, ids)
     steps = min(max_new_tokens, model.config.max_seq_len - ids.size(1))
     cache = model.new_cache(ids.size(0), ids.size(1) + steps) if use_cache else None
+    step_model = compiled(model) if compile else model
     seen = ids
     logits = model(ids, cache=cache)[:, -1]
     for i in range(steps):
@@ -115,7 +129,7 @@ def token_steps(
         if i == steps - 1:
             return
         seen = torch.cat([seen, token[:, None]], dim=1)
-        logits = model(token[:, None], cache=cache)[:, -1] if use_cache else model(seen)[:, -1]
+        logits = step_model(token[:, None], cache=cache)[:, -1] if use_cache else step_model(seen)[:, -1]
 
 
 def _as_prompts(prompt) -> tuple[list[list[int]], bool]:
@@ -140,13 +154,15 @@ def generate(
     seed: int | None = None,
     stop_ids: Sequence[int] = (),
     use_cache: bool = True,
+    compile: bool = False,
     **sampling,
 ) -> list[int] | list[list[int]]:
     """The new token ids after ``prompt`` (a list of ids), or one list per prompt for a list of prompts.
 
     Sampling options are those of :class:`Sampling` (``temperature``, ``top_k``, ``top_p``, ``min_p``,
     ``repetition_penalty``). A sequence ends at any of ``stop_ids`` (kept) or when the context is full.
-    Prompts of equal length run together as one batch. ``seed`` makes sampling repeatable.
+    Prompts of equal length run together as one batch. ``seed`` makes sampling repeatable;
+    ``use_cache`` and ``compile`` are as in :func:`token_steps`.
     """
     settings = Sampling(**sampling)
     device = model.tok_embeddings.weight.device
@@ -158,7 +174,7 @@ def generate(
         rows = [i for i, p in enumerate(prompts) if len(p) == length]
         ids = torch.tensor([prompts[i] for i in rows], dtype=torch.long, device=device).view(len(rows), length)
         done = [False] * len(rows)
-        for token in token_steps(model, ids, max_new_tokens, settings, generator, use_cache):
+        for token in token_steps(model, ids, max_new_tokens, settings, generator, use_cache, compile):
             for j, t in enumerate(token.tolist()):
                 if not done[j]:
                     results[rows[j]].append(t)
@@ -190,7 +206,7 @@ def _held_back(text: str, stop: list[str]) -> int:
 
 
 def stream(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 200, stop: Sequence[str] = (),
-           seed: int | None = None, **sampling) -> Iterator[str]:
+           seed: int | None = None, compile: bool = False, **sampling) -> Iterator[str]:
     """Yield the continuation of the text ``prompt`` piece by piece as it is generated.
 
     Ends at ``</s>``, at any of the ``stop`` strings (not included) or after ``max_new_tokens``. Text is held
@@ -204,7 +220,7 @@ def stream(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 200, stop
     head = tokenizer.decode(ids)
     device = model.tok_embeddings.weight.device
     steps = token_steps(model, torch.tensor([ids], device=device), max_new_tokens, settings,
-                        _generator(seed, device))
+                        _generator(seed, device), compile=compile)
     new: list[int] = []
     shown = 0
     text = ""
@@ -228,16 +244,17 @@ def stream(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 200, stop
 
 
 def complete(model: Llama, tokenizer, prompt: str | Sequence[str], max_new_tokens: int = 100,
-             stop: Sequence[str] = (), seed: int | None = None, **sampling) -> str | list[str]:
+             stop: Sequence[str] = (), seed: int | None = None, compile: bool = False, **sampling) -> str | list[str]:
     """``prompt`` followed by the model's continuation, as text (or a list, for a list of prompts).
 
     Ends at ``</s>``, at a ``stop`` string (not included) or after ``max_new_tokens``.
     """
     if isinstance(prompt, str):
-        return prompt + "".join(stream(model, tokenizer, prompt, max_new_tokens, stop, seed, **sampling))
+        return prompt + "".join(stream(model, tokenizer, prompt, max_new_tokens, stop, seed, compile, **sampling))
     stop = _check_stop_strings(tokenizer, stop)
     encoded = [tokenizer.encode(p, bos=True) for p in prompt]
-    outputs = generate(model, encoded, max_new_tokens, seed=seed, stop_ids=_stop_ids(tokenizer), **sampling)
+    outputs = generate(model, encoded, max_new_tokens, seed=seed, stop_ids=_stop_ids(tokenizer), compile=compile,
+                       **sampling)
     texts = []
     for p, ids, new in zip(prompt, encoded, outputs, strict=True):
         new = [t for t in new if t not in _stop_ids(tokenizer)]

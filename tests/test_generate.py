@@ -135,3 +135,10 @@ def test_bad_prompts_get_clear_errors(model):
         complete(Llama(LlamaConfig.preset("tiny").replace(n_layers=1)), course_tokenizer(), "Hi", 5, stop=["<|eot|>"])
     with pytest.raises(TypeError, match="str"):
         list(stream(model, CharTokenizer.from_text("ab"), [1, 2]))
+
+
+def test_compiled_decoding_gives_the_same_tokens(model):
+    prompts = [[1, 7, 9], [1, 3, 4]]
+    assert generate(model, prompts, 25, temperature=0, compile=True) == generate(model, prompts, 25, temperature=0)
+    sampled = generate(model, [1, 2], 25, temperature=0.8, top_p=0.9, seed=5)
+    assert generate(model, [1, 2], 25, temperature=0.8, top_p=0.9, seed=5, compile=True) == sampled

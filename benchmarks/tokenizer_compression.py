@@ -1,6 +1,6 @@
 """Corpus statistics and tokenizer figures: generation time, training time, tokens per character.
 
-    python benchmarks/tokenizers.py
+    python benchmarks/tokenizer_compression.py
 
 Generates the default corpus (no cache), trains our byte-level BPE (1000 merges on 1 MB of stories:
 English and Chinese, half each by bytes) and the course's SentencePiece tokenizer, and measures tokens
