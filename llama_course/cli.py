@@ -241,6 +241,15 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_student_copies(args: argparse.Namespace) -> int:
+    """Write the notebooks with their exercise solutions taken out, for handing to students."""
+    from .classroom import write_student_copies
+
+    written = write_student_copies(find_notebooks(args.dir), args.out, force=args.force)
+    print(f"wrote {len(written)} student notebooks to {args.out} (solutions replaced by raise NotImplementedError)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="llama-course", description=__doc__)
     sub = parser.add_subparsers(dest="command")
@@ -309,6 +318,11 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--compile", action="store_true", help="torch.compile the decoding step (pays off for long texts)")
     gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     gen.set_defaults(func=cmd_generate)
+    kit = sub.add_parser("student-copies", help="copies of the notebooks with the exercise solutions removed")
+    kit.add_argument("out", help="the folder to write them to")
+    kit.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")
+    kit.add_argument("--force", action="store_true", help="replace notebooks already in the folder")
+    kit.set_defaults(func=cmd_student_copies)
     return parser
 
 
@@ -323,7 +337,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.jupyter_args, args.argv = extra, argv[1:]
     try:
         return args.func(args)
-    except (FileNotFoundError, ValueError, TypeError, ConnectionError) as e:  # a learner's mistake: say it plainly
+    except (OSError, ValueError, TypeError) as e:  # a learner's mistake (a missing file...): say it plainly
         raise SystemExit(f"llama-course {args.command}: {e}") from None
 
 

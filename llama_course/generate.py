@@ -121,14 +121,16 @@ def token_steps(
     steps = min(max_new_tokens, model.config.max_seq_len - ids.size(1))
     cache = model.new_cache(ids.size(0), ids.size(1) + steps) if use_cache else None
     step_model = compiled(model) if compile else model
+    keep_seen = sampling.repetition_penalty != 1.0 or not use_cache  # the whole text is needed only then
     seen = ids
     logits = model(ids, cache=cache)[:, -1]
     for i in range(steps):
-        token = sample_next(logits, sampling, generator, seen)
+        token = sample_next(logits, sampling, generator, seen if keep_seen else None)
         yield token
         if i == steps - 1:
             return
-        seen = torch.cat([seen, token[:, None]], dim=1)
+        if keep_seen:
+            seen = torch.cat([seen, token[:, None]], dim=1)
         logits = step_model(token[:, None], cache=cache)[:, -1] if use_cache else step_model(seen)[:, -1]
 
 

@@ -1,0 +1,94 @@
+"""Student copies: every notebook has exercises; the copies hold no solution; each check fails on the
+stub and passes on the solution."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from llama_course.classroom import BEGIN, END, is_solution_cell, strip_solution, write_student_copies
+from llama_course.cli import main
+from llama_course.exercises import ExerciseError
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
+
+
+def code_sources(notebook):
+    return ["".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "code"]
+
+
+def exercises_of(notebook):
+    """(solution source, check lines, first code cell) for every exercise of a notebook."""
+    cells = code_sources(notebook)
+    found = []
+    for i, source in enumerate(cells):
+        if BEGIN in source:
+            checks = [line for line in cells[i + 1].splitlines() if line.startswith("exercises.check_")]
+            found.append((source, checks, cells[0]))
+    return found
+
+
+def test_strip_solution_keeps_the_signature_and_indentation():
+    source = 'def f(x):\n    """Doc."""\n    ### BEGIN SOLUTION\n    y = x + 1\n    return y\n    ### END SOLUTION\n'
+    assert strip_solution(source) == 'def f(x):\n    """Doc."""\n    raise NotImplementedError  # your code here\n'
+    with pytest.raises(ValueError, match="without its"):
+        strip_solution(f"{BEGIN}\nx = 1\n")
+    with pytest.raises(ValueError, match="without its"):
+        strip_solution(f"x = 1\n{END}\n")
+
+
+@pytest.fixture(scope="module")
+def copies(tmp_path_factory):
+    out = tmp_path_factory.mktemp("students")
+    assert main(["student-copies", str(out), "--dir", str(NOTEBOOKS)]) == 0
+    return out
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_every_notebook_has_checked_exercises_and_its_copy_none_of_the_solutions(path, copies):
+    teacher = json.loads(path.read_text(encoding="utf-8"))
+    found = exercises_of(teacher)
+    assert found, "every notebook has exercises"
+    assert all(checks for _, checks, _ in found), "each solution is followed by a check cell"
+    student = json.loads((copies / path.name).read_text(encoding="utf-8"))
+    assert len(student["cells"]) == len(teacher["cells"])
+    text = json.dumps(student)
+    assert BEGIN not in text and END not in text
+    for solution, _, _ in found:
+        body = solution.split(BEGIN)[1].split(END)[0].strip()
+        assert body.splitlines()[0].strip() not in text, "the solution's code is gone"
+    stubs = [c for c in student["cells"] if "raise NotImplementedError  # your code here" in "".join(c["source"])]
+    assert len(stubs) == len(found)
+    assert all(c["outputs"] == [] and c["execution_count"] is None and "jupyter" not in c["metadata"] for c in stubs)
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
+def test_each_check_fails_on_the_stub_and_passes_on_the_solution(path, capsys):
+    for solution, checks, setup in exercises_of(json.loads(path.read_text(encoding="utf-8"))):
+        for code, passes in ((solution, True), (strip_solution(solution), False)):
+            namespace = {}
+            exec(setup, namespace)  # the notebook's imports (and course.setup())
+            exec(code, namespace)
+            for check in checks:
+                if passes:
+                    exec(check, namespace)
+                else:
+                    with pytest.raises(ExerciseError, match="not written yet"):
+                        exec(check, namespace)
+    assert capsys.readouterr().out.count("✓") == sum(len(c) for _, c, _ in exercises_of(
+        json.loads(path.read_text(encoding="utf-8"))))
+
+
+def test_student_copies_never_overwrite_work(tmp_path):
+    write_student_copies(NOTEBOOKS, tmp_path)
+    mine = tmp_path / PATHS[0].name
+    mine.write_text("a student's work")
+    with pytest.raises(SystemExit, match="--force"):
+        main(["student-copies", str(tmp_path), "--dir", str(NOTEBOOKS)])
+    assert mine.read_text() == "a student's work"
+    with pytest.raises(SystemExit, match="another folder"):
+        main(["student-copies", str(NOTEBOOKS), "--dir", str(NOTEBOOKS)])
+    write_student_copies(NOTEBOOKS, tmp_path, force=True)
+    assert json.loads(mine.read_text())["cells"]
+    assert not any(is_solution_cell(c) for c in json.loads(mine.read_text())["cells"])
