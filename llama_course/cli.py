@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import random
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -241,6 +242,76 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Fine-tune the course model (or a checkpoint) to classify stories or to follow instructions."""
+    from . import finetune as ft
+    from .checkpoint import course_model, load_checkpoint
+    from .corpus import load_corpus
+    from .course import default_device, seed_everything
+    from .lora import apply_lora
+    from .train import TrainConfig
+
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()) and not (out / ft.FINETUNE_FILE).is_file():
+        raise SystemExit(f"{out} exists and is not a fine-tuning run: choose another --out (nothing was changed)")
+    device = torch.device(args.device) if args.device else default_device()
+    seed_everything(args.seed)
+    base = course_model(device) if args.checkpoint is None else load_checkpoint(args.checkpoint, device)
+    model, tokenizer = base.model, base.tokenizer
+    corpus = load_corpus(n_stories=args.stories, seed=0)
+    text = "text" if args.language == "en" else "text_zh"
+    if args.task == "classify":
+        model = ft.LlamaClassifier(model, ft.LABELS[args.label], tokenizer.pad_id).to(device)
+        context = model.backbone.config.max_seq_len
+        train_x = ft.encode_texts(tokenizer, [getattr(s, text) for s in corpus.train], context)
+        val_x = ft.encode_texts(tokenizer, [getattr(s, text) for s in corpus.val], context)
+        train_y = model.label_ids(ft.story_labels(corpus.train, args.label))
+        val_y = model.label_ids(ft.story_labels(corpus.val, args.label))
+
+        def score() -> dict:
+            scores = ft.evaluate_classifier(model, val_x, val_y)
+            return {"accuracy": scores.accuracy, "balanced_accuracy": scores.balanced_accuracy,
+                    "confusion": scores.confusion.tolist()}
+    else:
+        context = model.config.max_seq_len
+        train_set = [e for e in ft.story_examples(corpus.train, tokenizer, context, seed=args.seed)
+                     if e.kind in args.tasks]
+        val_set = [e for e in ft.story_examples(corpus.val, tokenizer, context) if e.kind in args.tasks]
+        val_set = random.Random(0).sample(val_set, min(args.eval, len(val_set)))
+
+        def score() -> dict:
+            return ft.exact_match(model, tokenizer, val_set)
+    before = score()
+    print(f"before: {_scores_line(before)}")
+    backbone = model.backbone if args.task == "classify" else model
+    if args.lora:
+        apply_lora(backbone, tuple(args.targets.split(",")), args.rank, args.alpha)
+        if args.task == "classify":
+            model.score.requires_grad_(True)
+    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
+                         warmup_steps=min(20, args.steps // 10), weight_decay=0.0, seed=args.seed)
+    if args.task == "classify":
+        report = ft.train_classifier(model, train_x, train_y, config)
+    else:
+        report = ft.train_instructions(model, tokenizer, train_set, config)
+    after = score()
+    print(f"after {len(report.loss)} steps, {report.seconds:.0f} s, {report.trainable:,} of {report.total:,} "
+          f"parameters trained: {_scores_line(after)}")
+    info = {"task": args.task, "base": str(args.checkpoint or "course-model"), "before": before, "after": after,
+            "fit": report.as_dict(), "command": "llama-course finetune " + " ".join(args.argv)}
+    if args.task == "classify":
+        info.update(label=args.label, language=args.language)
+    else:
+        info.update(tasks=args.tasks)
+    ft.save_finetuned(out, model, tokenizer, info)
+    print(f"saved to {out}" + (" (the adapters only; the base model is not copied)" if args.lora else ""))
+    return 0
+
+
+def _scores_line(scores: dict) -> str:
+    return ", ".join(f"{k} {v:.1%}" for k, v in scores.items() if isinstance(v, float))
+
+
 def cmd_student_copies(args: argparse.Namespace) -> int:
     """Write the notebooks with their exercise solutions taken out, for handing to students."""
     from .classroom import write_student_copies
@@ -318,6 +389,30 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--compile", action="store_true", help="torch.compile the decoding step (pays off for long texts)")
     gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     gen.set_defaults(func=cmd_generate)
+    ft = sub.add_parser("finetune", help="fine-tune the course model: classify stories, or follow instructions",
+                        description="Fine-tune the course model (or --checkpoint) on the embedded stories: 'classify' "
+                        "trains a head on a story label; 'instruct' teaches answering questions and translating. "
+                        "Prints the held-out scores before and after.")
+    ft.add_argument("task", choices=("classify", "instruct"))
+    ft.add_argument("--checkpoint", help="the model to start from (default: the course model in assets/)")
+    ft.add_argument("--out", default="runs/finetune", help="where to save (default: runs/finetune)")
+    ft.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate (5%% held out)")
+    ft.add_argument("--label", choices=("happy_ending", "shape"), default="happy_ending", help="classify: the label")
+    ft.add_argument("--language", choices=("en", "zh"), default="en", help="classify: the stories' language")
+    ft.add_argument("--tasks", type=lambda s: s.split(","), default=["qa_en", "qa_zh", "translate"],
+                    help="instruct: comma-separated kinds of example (default: qa_en,qa_zh,translate)")
+    ft.add_argument("--eval", type=int, default=150, help="instruct: held-out examples to score (default: 150)")
+    ft.add_argument("--lora", action="store_true", help="train LoRA adapters instead of every weight")
+    ft.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
+    ft.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default: 16)")
+    ft.add_argument("--targets", default="wq,wk,wv,wo,w1,w2,w3", help="LoRA: layers to adapt (default: all "
+                    "attention and feed-forward projections)")
+    ft.add_argument("--steps", type=int, default=300)
+    ft.add_argument("--batch-size", type=int, default=16)
+    ft.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3; LoRA likes ~3e-3)")
+    ft.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    ft.add_argument("--seed", type=int, default=0)
+    ft.set_defaults(func=cmd_finetune)
     kit = sub.add_parser("student-copies", help="copies of the notebooks with the exercise solutions removed")
     kit.add_argument("out", help="the folder to write them to")
     kit.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")

@@ -18,7 +18,8 @@ from typing import NamedTuple, TypeVar
 
 from .files import atomic_write
 
-GENERATOR_VERSION = 2  # bump whenever the generator's output changes: it names the cache file
+GENERATOR_VERSION = 3  # bump whenever the generator's output changes: it names the cache file
+# (v3 added Story.lines; the texts are those of v2)
 DEFAULT_STORIES = 4000  # about 3 MB of English and 3 MB of Chinese (UTF-8)
 HAPPY_RATE = 0.7
 DIGIT_RATE = 0.3  # the share of stories that may write numbers in digits ("8 years old", "8岁")
@@ -2161,6 +2162,7 @@ class Story:
     lost_item: str | None
     qa: tuple[tuple[str, str], ...]
     qa_zh: tuple[tuple[str, str], ...]
+    lines: tuple[tuple[str, str], ...]  # the story line by line, (English, Chinese): a parallel text
 
 
 def generate_story(rng: random.Random, story_id: int) -> Story:
@@ -2174,7 +2176,7 @@ def generate_story(rng: random.Random, story_id: int) -> Story:
     _SHAPES[shape](w, happy)
     return Story(id=story_id, text=" ".join(w.lines_en), text_zh="".join(w.lines_zh), shape=shape,
                  main_character=w.en["name"], place=w.place.en, happy_ending=happy, lost_item=w.lost_item,
-                 qa=tuple(w.qa_en), qa_zh=tuple(w.qa_zh))
+                 qa=tuple(w.qa_en), qa_zh=tuple(w.qa_zh), lines=tuple(zip(w.lines_en, w.lines_zh, strict=True)))
 
 
 def generate_stories(n: int, seed: int = 0) -> list[Story]:
@@ -2275,6 +2277,6 @@ def _read_cache(path: Path) -> list[Story] | None:
 
 def _story_from_json(line: str) -> Story:
     fields = json.loads(line)
-    for key in ("qa", "qa_zh"):
+    for key in ("qa", "qa_zh", "lines"):
         fields[key] = tuple(tuple(pair) for pair in fields[key])
     return Story(**fields)

@@ -110,11 +110,19 @@ class Llama(nn.Module):
     def forward(
         self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if targets is not None and not torch.compiler.is_compiling():
+            self._check_targets(tokens, targets)
+        logits = self.output(self.hidden_states(tokens, cache))
+        if targets is None:
+            return logits
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
+        return logits, loss
+
+    def hidden_states(self, tokens: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """The final normalized hidden states (batch, seq, dim): what the output head (or a classifier) reads."""
         start = 0 if cache is None else cache.pos
         if not torch.compiler.is_compiling():  # the checks read values, which would split a compiled graph
             self._check_tokens(tokens, start, cache)
-            if targets is not None:
-                self._check_targets(tokens, targets)
         seq = tokens.size(1)
         cos, sin = self.rope_cos[start : start + seq], self.rope_sin[start : start + seq]
         h = self.tok_embeddings(tokens)
@@ -122,11 +130,7 @@ class Llama(nn.Module):
             h = layer(h, cos, sin, cache)
         if cache is not None:
             cache.advance(seq)
-        logits = self.output(self.norm(h))
-        if targets is None:
-            return logits
-        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
-        return logits, loss
+        return self.norm(h)
 
     def _check_tokens(self, tokens: torch.Tensor, start: int, cache: KVCache | None) -> None:
         """Clear errors for the mistakes learners make, before they become shape tracebacks."""

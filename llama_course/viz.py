@@ -675,3 +675,49 @@ def generation_attention_bars(tokens: Sequence[str], weights: Any, n_prompt: int
     ax.set_ylim(0, max(0.05, float(weights.max()) * 1.1))
     ax.set_title(title or "attention of the newest position (prompt grey, generated blue)", fontsize=9)
     return fig
+
+
+# ---------------------------------------------------------------------------------------------- fine-tuning
+
+
+def confusion_matrix(confusion: Any, labels: Sequence[str], title: str | None = None, ax: Axes | None = None) -> Figure:
+    """Counts of (true label, predicted label), with each row's share as the colour: the diagonal is right."""
+    counts = torch.as_tensor(confusion).float()
+    if counts.dim() != 2 or counts.shape != (len(labels), len(labels)):
+        raise ValueError(f"need a {len(labels)}x{len(labels)} matrix for labels {list(labels)}, "
+                         f"got shape {tuple(counts.shape)}")
+    if ax is None:
+        fig = Figure(figsize=(0.9 + 0.7 * len(labels), 0.7 + 0.6 * len(labels)), layout="constrained")
+        ax = fig.add_subplot()
+    share = counts / counts.sum(1, keepdim=True).clamp(min=1)
+    ax.imshow(share.numpy(), cmap="Blues", vmin=0, vmax=1)
+    for (i, j), n in np.ndenumerate(counts.int().numpy()):
+        ax.text(j, i, str(n), ha="center", va="center", fontsize=9, color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_yticks(range(len(labels)), labels, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    accuracy = float(counts.diag().sum() / counts.sum().clamp(min=1))
+    ax.set_title(title or f"accuracy {accuracy:.1%}", fontsize=9)
+    return ax.figure
+
+
+def answer_mask(pieces: Sequence[str], learned: Sequence[bool], width: int = 24) -> Figure:
+    """An example's tokens in reading order: those the loss learns to predict in blue, the masked prompt in grey."""
+    if len(pieces) != len(learned):
+        raise ValueError(f"need one flag per token, got {len(pieces)} tokens and {len(learned)} flags")
+    rows = math.ceil(len(pieces) / width)
+    fig = Figure(figsize=(0.42 * width, 0.36 * rows + 0.4), layout="constrained")
+    ax = fig.add_subplot()
+    fonts = list(_label_fonts()[0])
+    for k, (piece, learn) in enumerate(zip(pieces, learned, strict=True)):
+        r, c = divmod(k, width)
+        ax.add_patch(Rectangle((c, -r - 0.9), 0.95, 0.8, color="tab:blue" if learn else "0.85"))
+        ax.text(c + 0.47, -r - 0.5, token_label(piece), ha="center", va="center", fontsize=6, fontfamily=fonts,
+                color="white" if learn else "black")
+    ax.set_xlim(0, width)
+    ax.set_ylim(-rows, 0)
+    ax.axis("off")
+    ax.set_title(f"{sum(map(bool, learned))} of {len(pieces) - 1} predictions count in the loss (blue tokens): "
+                 "the answer and its <|end|>", fontsize=9)
+    return fig

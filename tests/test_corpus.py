@@ -295,3 +295,10 @@ def test_some_stories_write_numbers_in_digits(stories):
         numbers = sorted(re.findall(r"\d+", story.text))
         assert numbers == sorted(re.findall(r"\d+", story.text_zh)), story.id
         assert all(1 <= len(n) <= 3 for n in numbers), numbers
+
+
+def test_lines_are_a_parallel_text_of_the_story():
+    for story in corpus.generate_stories(30, seed=3):
+        assert " ".join(en for en, _ in story.lines) == story.text
+        assert "".join(zh for _, zh in story.lines) == story.text_zh
+        assert all(en and zh for en, zh in story.lines)

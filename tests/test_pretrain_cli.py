@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 
 from llama_course.checkpoint import load_checkpoint
 from llama_course.cli import main
@@ -82,3 +83,46 @@ def test_generate_uses_the_course_model_by_default(capsys):
     assert main(["generate", "Once upon a time", "--max-new-tokens", "30", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("Once upon a time") and len(out.split()) > 8
+
+
+def test_finetune_classify_with_lora_saves_only_the_adapters(tmp_path, capsys):
+    from llama_course.checkpoint import course_model
+    from llama_course.finetune import LlamaClassifier, encode_texts, load_finetuned
+
+    out = tmp_path / "clf"
+    assert main(["finetune", "classify", "--lora", "--stories", "40", "--steps", "3", "--batch-size", "2",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "before: accuracy" in printed and "after 3 steps" in printed and "the adapters only" in printed
+    assert sorted(p.name for p in out.iterdir()) == ["adapter.safetensors", "finetune.json"]
+    classifier, tokenizer, info = load_finetuned(out)
+    assert isinstance(classifier, LlamaClassifier) and classifier.labels == ("sad", "happy")
+    assert info["lora"] and info["base"] == "course-model" and info["fit"]["trainable"] < info["fit"]["total"] / 10
+    tokens = encode_texts(tokenizer, ["Once upon a time, there was a happy girl."], 256)
+    plain = LlamaClassifier(course_model().model, ("sad", "happy"), tokenizer.pad_id)
+    plain.score.load_state_dict(classifier.score.state_dict())
+    assert not torch.allclose(classifier(tokens), plain(tokens))  # same head: the adapters make the difference
+
+
+def test_finetune_instruct_full_saves_a_checkpoint_generate_can_use(tmp_path, capsys):
+    from llama_course.checkpoint import load_checkpoint
+    from llama_course.finetune import load_finetuned
+
+    out = tmp_path / "chat"
+    assert main(["finetune", "instruct", "--stories", "40", "--steps", "2", "--batch-size", "2", "--eval", "4",
+                 "--tasks", "qa_zh", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "before: qa_zh 0.0%, all 0.0%" in printed
+    model, _, info = load_finetuned(out)
+    assert info["task"] == "instruct" and info["tasks"] == ["qa_zh"] and not info["lora"]
+    assert load_checkpoint(out).state["finetune"]["after"] == info["after"]
+    assert main(["generate", "--checkpoint", str(out), "--max-new-tokens", "3", "--seed", "0"]) == 0
+
+
+def test_finetune_never_writes_over_other_work(tmp_path):
+    precious = tmp_path / "my-run"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="is not a fine-tuning run"):
+        main(["finetune", "classify", "--out", str(precious)])
+    assert (precious / "notes.txt").read_text() == "mine"

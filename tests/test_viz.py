@@ -228,3 +228,16 @@ def test_attention_maps_with_the_course_tokenizer():
     tokens, weights = viz.attention_maps(model, tokenizer, "Once upon a time")
     assert tokens[0] == "<s>" and tokens[1] == "▁Once"
     assert weights.shape == (1, 4, len(tokens), len(tokens))
+
+
+def test_confusion_matrix_and_answer_mask_draw_and_refuse_bad_shapes():
+    from llama_course.viz import answer_mask, confusion_matrix
+
+    fig = confusion_matrix(torch.tensor([[5, 1], [2, 8]]), ["sad", "happy"])
+    assert fig.axes[0].get_title() == "accuracy 81.2%"
+    with pytest.raises(ValueError, match="2x2 matrix"):
+        confusion_matrix(torch.ones(3, 3), ["sad", "happy"])
+    fig = answer_mask(["<s>", "Q", "A", "<|end|>"], [False, False, True, True])
+    assert fig.axes[0].get_title().startswith("2 of 3 predictions count")
+    with pytest.raises(ValueError, match="one flag per token"):
+        answer_mask(["a"], [True, False])
