@@ -169,39 +169,43 @@ class Example:
     kind: str = "task"
 
 
-def chat_prompt_ids(tokenizer, instruction: str) -> list[int]:
-    """The ids of ``<s><|user|>instruction<|end|><|assistant|>``: what the model sees before it answers."""
-    user, assistant, end = (tokenizer.piece_to_id(t) for t in ("<|user|>", "<|assistant|>", "<|end|>"))
-    if tokenizer.unk_id in (user, assistant, end):
+def _chat_tokens(tokenizer) -> tuple[int, int, int]:
+    ids = tuple(tokenizer.piece_to_id(t) for t in ("<|user|>", "<|assistant|>", "<|end|>"))
+    if tokenizer.unk_id in ids:
         raise ValueError("this tokenizer has no chat tokens <|user|>, <|assistant|>, <|end|>: use the course tokenizer")
-    return [tokenizer.bos_id, user] + tokenizer.encode(instruction) + [end, assistant]
+    return ids
 
 
-def encode_example(tokenizer, example: Example, max_len: int) -> tuple[list[int], list[int]]:
+def chat_prompt_ids(tokenizer, instruction: str, instruction_ids: list[int] | None = None) -> list[int]:
+    """The ids of ``<s><|user|>instruction<|end|><|assistant|>``: what the model sees before it answers."""
+    user, assistant, end = _chat_tokens(tokenizer)
+    ids = tokenizer.encode(instruction) if instruction_ids is None else instruction_ids
+    return [tokenizer.bos_id, user, *ids, end, assistant]
+
+
+def encode_example(tokenizer, example: Example, max_len: int,
+                   ids: tuple[list[int], list[int]] | None = None) -> tuple[list[int], list[int]]:
     """(inputs, targets) for one example: targets are the inputs shifted by one, with -100 (ignored by the
-    loss) wherever the next token is still part of the prompt, so only the answer and its ``<|end|>`` are learned."""
-    prompt = chat_prompt_ids(tokenizer, example.instruction)
-    answer = tokenizer.encode(example.answer) + [tokenizer.piece_to_id("<|end|>")]
-    ids = prompt + answer
-    if len(ids) - 1 > max_len:
-        raise ValueError(f"an example needs {len(ids) - 1} tokens (prompt {len(prompt)} + answer {len(answer)}) but "
-                         f"the model's context is {max_len}: shorten it or leave it out "
+    loss) wherever the next token is still part of the prompt, so only the answer and its ``<|end|>`` are learned.
+    ``ids`` may give the instruction's and the answer's token ids, already encoded."""
+    instruction_ids, answer_ids = ids or (tokenizer.encode(example.instruction), tokenizer.encode(example.answer))
+    prompt = chat_prompt_ids(tokenizer, example.instruction, instruction_ids)
+    answer = [*answer_ids, _chat_tokens(tokenizer)[2]]
+    if len(prompt) + len(answer) - 1 > max_len:
+        raise ValueError(f"an example needs {len(prompt) + len(answer) - 1} tokens (prompt {len(prompt)} + answer "
+                         f"{len(answer)}) but the model's context is {max_len}: shorten it or leave it out "
                          f"(instruction starts {example.instruction[:40]!r})")
-    targets = [-100] * (len(prompt) - 1) + answer
-    return ids[:-1], targets
+    return (prompt + answer)[:-1], [-100] * (len(prompt) - 1) + answer
 
 
-def encode_examples(tokenizer, examples: Sequence[Example], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Every example as (inputs, targets), right-padded (targets -100 on padding)."""
+def encode_examples(tokenizer, examples: Sequence[Example], max_len: int) -> list[tuple[list[int], list[int]]]:
+    """Every example as (inputs, targets); the first that does not fit ``max_len`` is a clear error."""
     if not examples:
         raise ValueError("no examples to encode")
-    pairs = [encode_example(tokenizer, e, max_len) for e in examples]
-    return pad([p[0] for p in pairs], tokenizer.pad_id), pad([p[1] for p in pairs], -100)
-
-
-def fits(tokenizer, example: Example, max_len: int) -> bool:
-    """Whether the example's prompt and answer fit in ``max_len`` tokens."""
-    return len(chat_prompt_ids(tokenizer, example.instruction)) + len(tokenizer.encode(example.answer)) <= max_len
+    instructions = tokenizer.encode_batch([e.instruction for e in examples])
+    answers = tokenizer.encode_batch([e.answer for e in examples])
+    return [encode_example(tokenizer, e, max_len, ids)
+            for e, ids in zip(examples, zip(instructions, answers, strict=True), strict=True)]
 
 
 def story_examples(stories: Sequence[Story], tokenizer, max_len: int, translations_per_story: int = 2,
@@ -218,18 +222,21 @@ def story_examples(stories: Sequence[Story], tokenizer, max_len: int, translatio
             examples.append(Example(f"{story.text_zh}\n{question}", answer, "qa_zh"))
         for en, zh in rng.sample(story.lines, min(translations_per_story, len(story.lines))):
             examples.append(Example(f"Translate into Chinese: {en}", zh, "translate"))
-    return [e for e in examples if fits(tokenizer, e, max_len)]
+    sizes = zip(tokenizer.encode_batch([e.instruction for e in examples]),
+                tokenizer.encode_batch([e.answer for e in examples]), strict=True)
+    # the prompt adds <s> <|user|> ... <|end|> <|assistant|>; the answer adds <|end|>; the last id is not an input
+    return [e for e, (i, a) in zip(examples, sizes, strict=True) if len(i) + len(a) + 4 <= max_len]
 
 
 def train_instructions(model: Llama, tokenizer, examples: Sequence[Example], config: TrainConfig,
                        progress: bool = True) -> FitReport:
     """Fine-tune ``model`` (its trainable parameters) on the examples, with the loss on answer tokens only."""
-    inputs, targets = encode_examples(tokenizer, examples, model.config.max_seq_len)
+    encoded = encode_examples(tokenizer, examples, model.config.max_seq_len)
     device = model.tok_embeddings.weight.device
 
     def batch_loss(rows: list[int]) -> tuple[torch.Tensor, int]:
-        width = int((targets[rows] != -100).any(0).nonzero().max()) + 1
-        x, y = inputs[rows, :width].to(device), targets[rows, :width].to(device)
+        x = pad([encoded[r][0] for r in rows], tokenizer.pad_id).to(device)
+        y = pad([encoded[r][1] for r in rows], -100).to(device)
         return model(x, y)[1], int((x != tokenizer.pad_id).sum())
 
     return fit(model, len(examples), batch_loss, config, progress)
@@ -244,7 +251,12 @@ def answer(model: Llama, tokenizer, instructions: Sequence[str], max_new_tokens:
     room = [min(max_new_tokens, model.config.max_seq_len - len(p)) for p in prompts]
     if min(room) < 1:
         raise ValueError(f"an instruction fills the whole context of {model.config.max_seq_len} tokens")
-    outputs = generate(model, prompts, min(room), stop_ids=[end])
+    outputs: list[list[int]] = [[] for _ in prompts]
+    for limit in set(room):  # a prompt near the end of the context may write fewer tokens than the others
+        rows = [i for i, r in enumerate(room) if r == limit]
+        said = generate(model, [prompts[i] for i in rows], limit, stop_ids=[end], temperature=0)
+        for i, out in zip(rows, said, strict=True):
+            outputs[i] = out
     return [tokenizer.decode([t for t in out if t != end]).strip() for out in outputs]
 
 

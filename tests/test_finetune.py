@@ -157,3 +157,18 @@ def test_instruction_tuning_teaches_exact_answers_full_and_with_lora():
         if use_lora:
             assert report.trainable < report.total / 4
             assert report.memory["gradients"] < report.memory["weights"] / 4
+
+
+def test_a_long_prompt_does_not_cut_the_answers_of_the_others():
+    torch.manual_seed(0)
+    model = small_model(vocab=len(TOKENIZER), seq=136)
+    long_instruction = " ".join(["word"] * 60)
+    ids = chat_prompt_ids(TOKENIZER, long_instruction)
+    assert 136 - 20 < len(ids) < 136  # room for fewer than 20 new tokens
+    from llama_course.finetune import answer
+
+    alone = answer(model, TOKENIZER, ["Hi"], max_new_tokens=20)
+    together = answer(model, TOKENIZER, ["Hi", long_instruction], max_new_tokens=20)
+    assert together[0] == alone[0] and len(TOKENIZER.encode(alone[0])) >= 15  # an untrained model rarely stops
+    with pytest.raises(ValueError, match="fills the whole context"):
+        answer(model, TOKENIZER, [" ".join(["word"] * 70)])
