@@ -189,3 +189,83 @@ def test_generation_checks():
         exercises.check_top_p(lambda probs, p: top_p(probs, p - 0.05) if p < 1 else probs)
     with pytest.raises(ExerciseError, match="kv_cache_bytes\\(tiny"):  # n_heads instead of n_kv_heads
         exercises.check_kv_cache_bytes(lambda c, n, b: 2 * c.n_layers * c.n_heads * c.head_dim * n * b)
+
+
+def test_beyond_the_laptop_checks(capsys):
+    from llama_course.hf import _halves_to_pairs, _pairs_to_halves
+
+    def permute_for_hf(w, n_heads):
+        rows = w.view(n_heads, -1, 2, w.size(-1))  # (head, pair, 2, in)
+        return rows.transpose(1, 2).reshape(w.shape)
+
+    def gpu_hours(n_params, n_tokens, peak_flops, utilisation):
+        return 6 * n_params * n_tokens / (peak_flops * utilisation) / 3600
+
+    def memory(n_params, n_gpus, sharding):
+        whole, split = {"none": (16, 0), "optimizer": (4, 12), "gradients": (2, 14), "full": (0, 16)}[sharding]
+        return n_params * (whole + split / n_gpus) / 1e9
+
+    exercises.check_rope_permutation(permute_for_hf)
+    exercises.check_training_gpu_hours(gpu_hours)
+    with pytest.raises(ExerciseError, match="unknown sharding"):  # a KeyError is not the ValueError asked for
+        exercises.check_training_memory_per_gpu(memory)
+
+    def memory_checked(n_params, n_gpus, sharding):
+        if sharding not in ("none", "optimizer", "gradients", "full"):
+            raise ValueError(sharding)
+        return memory(n_params, n_gpus, sharding)
+
+    exercises.check_training_memory_per_gpu(memory_checked)
+    assert capsys.readouterr().out.count("✓") == 3
+
+    for check in (exercises.check_rope_permutation, exercises.check_training_gpu_hours,
+                  exercises.check_training_memory_per_gpu):
+        with pytest.raises(ExerciseError, match="not written yet"):
+            check(not_written)
+    with pytest.raises(ExerciseError, match="unchanged"):
+        exercises.check_rope_permutation(lambda w, n: w)
+    with pytest.raises(ExerciseError, match="inverse permutation"):
+        exercises.check_rope_permutation(_halves_to_pairs)
+    with pytest.raises(ExerciseError, match="each head"):
+        exercises.check_rope_permutation(lambda w, n: _pairs_to_halves(w, 1))
+    with pytest.raises(ExerciseError, match="GPU-seconds"):
+        exercises.check_training_gpu_hours(lambda n, d, p, u: 6 * n * d / (p * u))
+    with pytest.raises(ExerciseError, match="forward pass only"):
+        exercises.check_training_gpu_hours(lambda n, d, p, u: 2 * n * d / (p * u) / 3600)
+    with pytest.raises(ExerciseError, match="utilisation"):
+        exercises.check_training_gpu_hours(lambda n, d, p, u: 6 * n * d / p / 3600)
+    with pytest.raises(ExerciseError, match="'none'.*all 16 bytes"):  # divides even without sharding
+        exercises.check_training_memory_per_gpu(lambda n, g, s: 16 * n / g / 1e9)
+    with pytest.raises(ExerciseError, match="'optimizer'.*1/8 of the other 12"):  # never divides
+        exercises.check_training_memory_per_gpu(lambda n, g, s: memory_checked(n, 1, s))
+
+
+def test_finetuning_checks(capsys):
+    from llama_course.lora import apply_lora, count_trainable
+    from llama_course.model import Llama
+
+    def chat_targets(prompt, answer):
+        ids = list(prompt) + list(answer)
+        return ids[:-1], [-100] * (len(prompt) - 1) + list(answer)
+
+    def lora_params(config, targets, rank):  # counted from a real model, so it is right by construction
+        with torch.device("meta"):
+            model = Llama(config)
+        apply_lora(model, tuple(targets), rank=rank)
+        return count_trainable(model)[0]
+
+    exercises.check_chat_targets(chat_targets)
+    exercises.check_lora_forward(exercises.lora_forward_reference)
+    exercises.check_lora_params(lora_params)
+    assert capsys.readouterr().out.count("✓") == 3
+
+    with pytest.raises(ExerciseError, match=r"targets\[\d+\] is \d+; expected -100 \(a prompt position"):
+        exercises.check_chat_targets(lambda p, a: (list(p + a)[:-1], list(p + a)[1:]))  # nothing masked
+    with pytest.raises(ExerciseError, match=r"inputs has 4 ids; expected 3 \(one per position but the last\)"):
+        exercises.check_chat_targets(lambda p, a: (p + a, p + a))
+    with pytest.raises(ExerciseError, match="differs from the reference"):  # forgot the alpha / rank scale
+        exercises.check_lora_forward(lambda x, w, a, b, alpha: x @ w.T + x @ a.T @ b.T)
+    with pytest.raises(ExerciseError, match=r"targets=\['wq', 'wv'\], rank=8\) gave 16384; expected 14,336"):
+        exercises.check_lora_params(lambda c, t, r: c.n_layers * len(t) * r * 2 * c.dim)  # ignores GQA's smaller wv
+    with pytest.raises(ExerciseError, match="not written yet"):
+        exercises.check_lora_params(not_written)
