@@ -6,7 +6,7 @@ with the first thing that is wrong (a shape, a dtype, the first mismatching valu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import torch
