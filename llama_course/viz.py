@@ -691,6 +691,7 @@ def confusion_matrix(confusion: Any, labels: Sequence[str], title: str | None = 
         ax = fig.add_subplot()
     share = counts / counts.sum(1, keepdim=True).clamp(min=1)
     ax.imshow(share.numpy(), cmap="Blues", vmin=0, vmax=1)
+    ax.grid(False)
     for (i, j), n in np.ndenumerate(counts.int().numpy()):
         ax.text(j, i, str(n), ha="center", va="center", fontsize=9, color="white" if share[i, j] > 0.6 else "black")
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
