@@ -276,7 +276,8 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         context = model.config.max_seq_len
         train_set = [e for e in ft.story_examples(corpus.train, tokenizer, context, seed=args.seed)
                      if e.kind in args.tasks]
-        val_set = [e for e in ft.story_examples(corpus.val, tokenizer, context) if e.kind in args.tasks]
+        val_set = [e for e in ft.unseen(ft.story_examples(corpus.val, tokenizer, context), train_set)
+                   if e.kind in args.tasks]
         val_set = random.Random(0).sample(val_set, min(args.eval, len(val_set)))
 
         def score() -> dict:

@@ -70,7 +70,7 @@ class LlamaClassifier(nn.Module):
         unknown = sorted({n for n in names if n not in self.labels}, key=str)
         if unknown:
             raise ValueError(f"labels {unknown} are not among this head's labels {list(self.labels)}")
-        return torch.tensor([self.labels.index(n) for n in names])
+        return torch.tensor([self.labels.index(n) for n in names], dtype=torch.long)
 
 
 def story_labels(stories: Sequence[Story], label: str = "happy_ending") -> list[str]:
@@ -85,6 +85,8 @@ def story_labels(stories: Sequence[Story], label: str = "happy_ending") -> list[
 def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> torch.Tensor:
     """``<s> text`` for each text, right-padded with the pad id into one (n, longest) tensor. A text longer
     than ``max_len`` keeps ``<s>`` and its *last* tokens: for a story, the ending is what decides its label."""
+    if isinstance(texts, str) or not texts:
+        raise ValueError("encode_texts needs a non-empty list of texts")
     rows = []
     for text in texts:
         ids = tokenizer.encode(text)
@@ -228,6 +230,13 @@ def story_examples(stories: Sequence[Story], tokenizer, max_len: int, translatio
     return [e for e, (i, a) in zip(examples, sizes, strict=True) if len(i) + len(a) + 4 <= max_len]
 
 
+def unseen(examples: Sequence[Example], training: Sequence[Example]) -> list[Example]:
+    """The examples whose instruction is not among the training examples': stories are unique, but short
+    lines repeat across stories, so a held-out line to translate may have been trained on word for word."""
+    seen = {e.instruction for e in training}
+    return [e for e in examples if e.instruction not in seen]
+
+
 def train_instructions(model: Llama, tokenizer, examples: Sequence[Example], config: TrainConfig,
                        progress: bool = True) -> FitReport:
     """Fine-tune ``model`` (its trainable parameters) on the examples, with the loss on answer tokens only."""
@@ -245,6 +254,8 @@ def train_instructions(model: Llama, tokenizer, examples: Sequence[Example], con
 @torch.no_grad()
 def answer(model: Llama, tokenizer, instructions: Sequence[str], max_new_tokens: int = 32) -> list[str]:
     """The model's greedy answer to each instruction, up to its ``<|end|>``."""
+    if isinstance(instructions, str):
+        raise TypeError("answer takes a list of instructions; for one, write answer(model, tokenizer, [text])")
     model.eval()
     end = tokenizer.piece_to_id("<|end|>")
     prompts = [chat_prompt_ids(tokenizer, text) for text in instructions]
@@ -309,6 +320,9 @@ def fit(model: nn.Module, n_examples: int, batch_loss: Callable[[list[int]], tup
     ``batch_loss(rows)`` returns the batch's loss and its number of tokens. Stops cleanly on interrupt."""
     if n_examples < 1:
         raise ValueError("no training examples")
+    if config.grad_accum != 1 or config.compile or config.precision in ("bf16", "fp16"):
+        raise ValueError("fine-tuning takes one float32 batch per step, uncompiled: set grad_accum=1, compile=False "
+                         "and precision='fp32'")
     params = [p for p in model.parameters() if p.requires_grad]
     if not params:
         raise ValueError("the model has no trainable parameters")

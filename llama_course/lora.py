@@ -88,6 +88,11 @@ def apply_lora(model: nn.Module, targets: tuple[str, ...] | list[str] = ("wq", "
     if not chosen:
         short = sorted({n.rsplit(".", 1)[-1] for n in linear_names(model)})
         raise ValueError(f"no linear layer matches {list(targets)}; this model's linear layers end with {short}")
+    shared = {id(p) for m in model.modules() if not isinstance(m, nn.Linear) for p in m.parameters(recurse=False)}
+    tied = [n for n in chosen if id(model.get_submodule(n).weight) in shared]
+    if tied:  # merging would change the tied embeddings too
+        raise ValueError(f"{tied} share their weight with the token embeddings (tie_embeddings=True): "
+                         "adapt other layers")
     wrappers = {name: LoRALinear(model.get_submodule(name), rank, alpha, dropout) for name in chosen}
     for p in model.parameters():
         p.requires_grad_(False)

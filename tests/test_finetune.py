@@ -172,3 +172,28 @@ def test_a_long_prompt_does_not_cut_the_answers_of_the_others():
     assert together[0] == alone[0] and len(TOKENIZER.encode(alone[0])) >= 15  # an untrained model rarely stops
     with pytest.raises(ValueError, match="fills the whole context"):
         answer(model, TOKENIZER, [" ".join(["word"] * 70)])
+
+
+def test_bad_input_to_the_fine_tuning_helpers_gets_clear_errors():
+    classifier = LlamaClassifier(small_model(), ("no", "yes"), pad_id=0)
+    assert classifier.label_ids([]).dtype == torch.long
+    with pytest.raises(ValueError, match="non-empty list of texts"):
+        encode_texts(TOKENIZER, [], 16)
+    with pytest.raises(ValueError, match="non-empty list of texts"):
+        encode_texts(TOKENIZER, "one story", 16)
+    from llama_course.finetune import answer
+
+    with pytest.raises(TypeError, match="a list of instructions"):
+        answer(small_model(vocab=len(TOKENIZER)), TOKENIZER, "Who is it?")
+    with pytest.raises(ValueError, match="grad_accum=1"):
+        train_classifier(classifier, torch.ones(2, 4, dtype=torch.long), torch.tensor([0, 1]),
+                         TrainConfig(steps=1, warmup_steps=0, grad_accum=2))
+
+
+def test_held_out_examples_seen_in_training_are_dropped():
+    from llama_course.finetune import unseen
+
+    training = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate")]
+    held_out = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate"),
+                Example("Translate into Chinese: It rained.", "下雨了。", "translate")]
+    assert unseen(held_out, training) == held_out[1:]

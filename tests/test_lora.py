@@ -143,3 +143,11 @@ def test_bad_targets_and_settings_get_clear_errors():
     with pytest.raises(ValueError, match="already has LoRA"):
         apply_lora(model, ("wv",))
     assert "layers.0.attention.wq" in linear_names(model)
+
+
+def test_a_head_tied_to_the_embeddings_is_not_adapted():
+    torch.manual_seed(0)
+    model = Llama(LlamaConfig(vocab_size=50, dim=32, n_layers=1, n_heads=4, max_seq_len=16, tie_embeddings=True))
+    with pytest.raises(ValueError, match=r"\['output'\] share their weight with the token embeddings"):
+        apply_lora(model, ("wq", "output"))
+    assert not lora_layers(model) and all(p.requires_grad for p in model.parameters())  # left as it was
