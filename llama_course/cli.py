@@ -99,19 +99,27 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _init_distributed() -> tuple[int, torch.device | None]:
-    """Under ``torchrun`` (WORLD_SIZE > 1) join the process group: gloo on CPU, NCCL with one GPU per process."""
+def _init_distributed(requested: str | None = None) -> tuple[int, torch.device | None]:
+    """Under ``torchrun`` (WORLD_SIZE > 1) join the process group: NCCL with one GPU per process when CUDA is
+    there and ``--device`` does not say otherwise, gloo on the CPU."""
     import os
 
     import torch.distributed as dist
 
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, None
-    device = None
-    if torch.cuda.is_available():
-        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    use_cuda = torch.cuda.is_available() and (requested is None or requested.startswith("cuda"))
+    if requested is not None and not use_cuda and requested != "cpu":
+        raise SystemExit(f"under torchrun, --device must be cpu or cuda, got {requested!r}")
+    device = torch.device("cpu")
+    if use_cuda:
+        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if local_rank >= torch.cuda.device_count():
+            raise SystemExit(f"process {local_rank} has no GPU of its own ({torch.cuda.device_count()} visible): "
+                             "start at most one process per GPU, or pass --device cpu")
+        device = torch.device("cuda", local_rank)
         torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if device is not None else "gloo")
+    dist.init_process_group("nccl" if use_cuda else "gloo")
     return dist.get_rank(), device
 
 
@@ -189,7 +197,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     from .model import Llama
     from .train import TrainConfig, autocast_dtype, train
 
-    rank, ddp_device = _init_distributed()
+    rank, ddp_device = _init_distributed(args.device)
     say = print if rank == 0 else (lambda *a, **k: None)
     tokenizer, train_data, val_sets, source = _pretrain_data(args, say)
     val_data = val_sets["all"]

@@ -126,3 +126,22 @@ def test_finetune_never_writes_over_other_work(tmp_path):
     with pytest.raises(SystemExit, match="is not a fine-tuning run"):
         main(["finetune", "classify", "--out", str(precious)])
     assert (precious / "notes.txt").read_text() == "mine"
+
+
+def test_torchrun_picks_gloo_for_device_cpu_even_with_a_gpu(monkeypatch):
+    import torch.distributed as dist
+
+    from llama_course import cli
+
+    backends = []
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend: backends.append(backend))
+    monkeypatch.setattr(dist, "get_rank", lambda: 1)
+    assert cli._init_distributed("cpu") == (1, torch.device("cpu")) and backends == ["gloo"]
+    with pytest.raises(SystemExit, match="process 1 has no GPU of its own"):
+        cli._init_distributed(None)
+    with pytest.raises(SystemExit, match="must be cpu or cuda"):
+        cli._init_distributed("mps")
