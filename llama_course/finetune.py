@@ -87,10 +87,7 @@ def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> torch.Tensor:
     than ``max_len`` keeps ``<s>`` and its *last* tokens: for a story, the ending is what decides its label."""
     if isinstance(texts, str) or not texts:
         raise ValueError("encode_texts needs a non-empty list of texts")
-    rows = []
-    for text in texts:
-        ids = tokenizer.encode(text)
-        rows.append([tokenizer.bos_id] + ids[max(0, len(ids) - (max_len - 1)):])
+    rows = [[tokenizer.bos_id] + ids[max(0, len(ids) - (max_len - 1)):] for ids in tokenizer.encode_batch(texts)]
     return pad(rows, tokenizer.pad_id)
 
 
@@ -257,8 +254,9 @@ def answer(model: Llama, tokenizer, instructions: Sequence[str], max_new_tokens:
     if isinstance(instructions, str):
         raise TypeError("answer takes a list of instructions; for one, write answer(model, tokenizer, [text])")
     model.eval()
-    end = tokenizer.piece_to_id("<|end|>")
-    prompts = [chat_prompt_ids(tokenizer, text) for text in instructions]
+    end = _chat_tokens(tokenizer)[2]
+    prompts = [chat_prompt_ids(tokenizer, text, ids)
+               for text, ids in zip(instructions, tokenizer.encode_batch(instructions), strict=True)]
     room = [min(max_new_tokens, model.config.max_seq_len - len(p)) for p in prompts]
     if min(room) < 1:
         raise ValueError(f"an instruction fills the whole context of {model.config.max_seq_len} tokens")
