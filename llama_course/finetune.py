@@ -175,6 +175,12 @@ def _chat_tokens(tokenizer) -> tuple[int, int, int]:
     return ids
 
 
+def _tokens_needed(instruction_ids: list[int], answer_ids: list[int]) -> int:
+    """Model inputs one example takes: <s> <|user|> instruction <|end|> <|assistant|> answer <|end|>, but the
+    last id, which is only ever a target."""
+    return len(instruction_ids) + len(answer_ids) + 4
+
+
 def chat_prompt_ids(tokenizer, instruction: str, instruction_ids: list[int] | None = None) -> list[int]:
     """The ids of ``<s><|user|>instruction<|end|><|assistant|>``: what the model sees before it answers."""
     user, assistant, end = _chat_tokens(tokenizer)
@@ -190,7 +196,7 @@ def encode_example(tokenizer, example: Example, max_len: int,
     instruction_ids, answer_ids = ids or (tokenizer.encode(example.instruction), tokenizer.encode(example.answer))
     prompt = chat_prompt_ids(tokenizer, example.instruction, instruction_ids)
     answer = [*answer_ids, _chat_tokens(tokenizer)[2]]
-    if len(prompt) + len(answer) - 1 > max_len:
+    if _tokens_needed(instruction_ids, answer_ids) > max_len:
         raise ValueError(f"an example needs {len(prompt) + len(answer) - 1} tokens (prompt {len(prompt)} + answer "
                          f"{len(answer)}) but the model's context is {max_len}: shorten it or leave it out "
                          f"(instruction starts {example.instruction[:40]!r})")
@@ -223,8 +229,7 @@ def story_examples(stories: Sequence[Story], tokenizer, max_len: int, translatio
             examples.append(Example(f"Translate into Chinese: {en}", zh, "translate"))
     sizes = zip(tokenizer.encode_batch([e.instruction for e in examples]),
                 tokenizer.encode_batch([e.answer for e in examples]), strict=True)
-    # the prompt adds <s> <|user|> ... <|end|> <|assistant|>; the answer adds <|end|>; the last id is not an input
-    return [e for e, (i, a) in zip(examples, sizes, strict=True) if len(i) + len(a) + 4 <= max_len]
+    return [e for e, (i, a) in zip(examples, sizes, strict=True) if _tokens_needed(i, a) <= max_len]
 
 
 def unseen(examples: Sequence[Example], training: Sequence[Example]) -> list[Example]:

@@ -12,7 +12,8 @@ import math
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from .files import atomic_write
@@ -153,17 +154,16 @@ def load_adapters(model: nn.Module, path: str | Path) -> dict[str, torch.Tensor]
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no adapter file at {path}")
-    tensors = load_file(path)
-    from safetensors import safe_open
-
-    with safe_open(path, "pt") as f:
+    with safe_open(path, "pt") as f:  # one read: the metadata and the tensors
         meta = f.metadata() or {}
+        tensors = {key: f.get_tensor(key) for key in f.keys()}
     if not {"rank", "alpha", "targets"} <= meta.keys():
         raise ValueError(f"{path} is not a LoRA adapter file (no rank/alpha/targets in its metadata)")
     if lora_layers(model):
         raise ValueError("this model already has LoRA layers: load adapters into a model without them")
     names = json.loads(meta["targets"])
-    missing = [n for n in names if n not in linear_names(model)]
+    linear = set(linear_names(model))
+    missing = [n for n in names if n not in linear]
     if missing:
         raise ValueError(f"the adapter in {path} is for layers this model does not have: {missing[:3]}")
     for name in names:
