@@ -21,10 +21,11 @@ from safetensors.torch import load_file, save_file
 from .config import LlamaConfig
 from .files import atomic_write
 from .model import Llama
+from .paths import course_path
 from .tokenizer import CharTokenizer, Tokenizer
 
 # The course model: the tiny config pretrained on the embedded stories (see the README for the command).
-COURSE_MODEL = Path(__file__).resolve().parents[1] / "assets" / "course-model"
+COURSE_MODEL = course_path("assets", "course-model")
 
 MODEL_FILE, CONFIG_FILE, OPTIMIZER_FILE, STATE_FILE = (
     "model.safetensors", "config.json", "optimizer.safetensors", "trainer.json"
@@ -176,7 +177,7 @@ def course_model(device: torch.device | str = "cpu") -> Checkpoint:
     """The pretrained course model shipped in ``assets/course-model`` (the start of notebooks 06 and 07)."""
     if not (COURSE_MODEL / MODEL_FILE).is_file():
         raise FileNotFoundError(
-            f"the course model is missing ({COURSE_MODEL.name} in the checkout's assets folder); "
+            f"the course model is missing (looked for {COURSE_MODEL}); "
             "make it again with the command in the README (section 'The course model')"
         )
     return load_checkpoint(COURSE_MODEL, device)

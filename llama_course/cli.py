@@ -15,40 +15,49 @@ import torch
 from .config import PRESETS, LlamaConfig
 from .corpus import DEFAULT_STORIES
 from .model import count_params, flops_per_token
-
-
-def find_notebooks(folder: str | None = None) -> Path:
-    """The course's notebooks folder: ``folder`` if given, else ``./notebooks``, else the one in the checkout."""
-    checkout = Path(__file__).resolve().parents[1] / "notebooks"
-    candidates = [Path(folder)] if folder else [Path.cwd() / "notebooks", checkout]
-    for path in candidates:
-        if path.is_dir() and any(path.glob("*.ipynb")):
-            return path
-    raise SystemExit(
-        f"no course notebooks found (looked in {', '.join(str(p) for p in candidates)}); "
-        "run this from the llama-course checkout or pass --dir"
-    )
+from .tokenizer import COURSE_TOKENIZER
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on the course's notebooks."""
+    """Open JupyterLab on the learner's workspace (copies of the course notebooks), or on ``--dir`` as it is."""
+    from .launch import course_notebooks, default_workspace, lab_launch, prepare_workspace
+
     if importlib.util.find_spec("jupyterlab") is None:
-        raise SystemExit("JupyterLab is not installed: pip install -e '.[course]'")
-    notebooks = find_notebooks(args.dir)
-    welcome = "00_welcome.ipynb" if (notebooks / "00_welcome.ipynb").exists() else ""
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={notebooks}", *args.jupyter_args]
-    if welcome:
-        command.insert(4, welcome)
-    return subprocess.call(command, cwd=notebooks)
+        raise SystemExit('JupyterLab is not installed: pip install "llama-course[course]" (or -e ".[course]" '
+                         "in the checkout)")
+    if args.dir:
+        folder = Path(args.dir)
+        if not any(folder.glob("*.ipynb")):
+            raise SystemExit(f"no notebooks in {folder}")
+    else:
+        folder = Path(args.workspace) if args.workspace else default_workspace()
+        copied = prepare_workspace(folder, course_notebooks())
+        kept = len(list(folder.glob("*.ipynb"))) - len(copied)
+        print(f"your notebooks: {folder} ({len(copied)} copied from the course"
+              + (f", {kept} of yours kept as they are" if kept else "") + "); the course's own copies stay untouched",
+              flush=True)
+    launch = lab_launch(folder, args.jupyter_args)
+    for notice in launch.notices:
+        print(notice, flush=True)
+    if launch.url:
+        print(f"no web browser here: when JupyterLab has started, open this address in a browser:\n  {launch.url}",
+              flush=True)
+    return subprocess.call(launch.command, cwd=folder, env=launch.env)
 
 
 def cmd_info(args: argparse.Namespace) -> int:
-    """Print the environment line, and which optional parts are installed."""
+    """Print the environment line, and whether what the course needs is installed."""
     from .course import setup
 
     setup(quiet=False)
-    for module in ("jupyterlab", "ipywidgets", "sentencepiece", "transformers", "nbval"):
-        print(f"  {module:14s} {'installed' if importlib.util.find_spec(module) else 'missing'}")
+    needed = ("jupyterlab", "ipywidgets", "matplotlib", "sentencepiece", "safetensors", "transformers")
+    missing = [module for module in needed if importlib.util.find_spec(module) is None]
+    for module in needed:
+        print(f"  {module:14s} {'missing' if module in missing else 'installed'}")
+    if missing:
+        print('the course needs the missing parts: pip install -e ".[course]" in the checkout')
+        return 1
+    print("everything the course needs is installed")
     return 0
 
 
@@ -324,19 +333,35 @@ def _scores_line(scores: dict) -> str:
 def cmd_student_copies(args: argparse.Namespace) -> int:
     """Write the notebooks with their exercise solutions taken out, for handing to students."""
     from .classroom import write_student_copies
+    from .launch import course_notebooks
 
-    written = write_student_copies(find_notebooks(args.dir), args.out, force=args.force)
+    written = write_student_copies(Path(args.dir) if args.dir else course_notebooks(), args.out, force=args.force)
     print(f"wrote {len(written)} student notebooks to {args.out} (solutions replaced by raise NotImplementedError)")
     return 0
 
 
+LAB_HELP = """Open the course in JupyterLab. The first time, the course notebooks are copied into your
+workspace (~/llama-course-workspace); you work on those copies, and later runs copy only notebooks
+you do not have yet, so your work is never replaced."""
+JUPYTER_HELP = """options for JupyterLab: `llama-course` and `llama-course lab` pass any option they do not know to
+`jupyter lab`, for example:
+  --no-browser        do not open a browser; the address to open is printed
+  --port 8890         another port;  --ip 0.0.0.0  listen on every network interface
+  --allow-root        added for you when running as root (Docker, WSL, cloud machines)"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llama-course", description=__doc__)
+    parser = argparse.ArgumentParser(prog="llama-course",
+                                     description="Open the course, check the environment, train, generate, fine-tune.",
+                                     epilog=JUPYTER_HELP,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     usage="llama-course [COMMAND] [options]   (no command: open the course)")
     sub = parser.add_subparsers(dest="command")
-    lab = sub.add_parser(
-        "lab", help="open the course in JupyterLab (the default); other options go to jupyter lab, e.g. --no-browser"
-    )
-    lab.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")
+    lab = sub.add_parser("lab", help="open the course in JupyterLab (the default command)", description=LAB_HELP,
+                         epilog=JUPYTER_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    lab.add_argument("--workspace", help="your notebooks folder (default: $LLAMA_COURSE_WORKSPACE or "
+                     "~/llama-course-workspace); missing course notebooks are copied into it, yours are kept")
+    lab.add_argument("--dir", help="open this folder of notebooks as it is, with no copying (e.g. student copies)")
     lab.set_defaults(func=cmd_lab)
     info = sub.add_parser("info", help="check the environment")
     info.set_defaults(func=cmd_info)
@@ -344,7 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("presets", nargs="*", metavar="PRESET", help=f"any of {', '.join(PRESETS)} (default: all)")
     params.set_defaults(func=cmd_params)
     tok = sub.add_parser("tokenizer", help="train the course tokenizer on the embedded corpus")
-    tok.add_argument("--out", default="assets/tokenizer.model", help="where to write the .model file")
+    tok.add_argument("--out", default=str(COURSE_TOKENIZER),
+                     help="where to write the .model file (default: where the course reads its tokenizer)")
     tok.add_argument("--vocab-size", type=int, default=4096)
     tok.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
     tok.add_argument("--seed", type=int, default=0)

@@ -14,9 +14,10 @@ import sentencepiece as spm
 
 from .bpe import validate_ids
 from .files import atomic_write, read_tagged_json, write_tagged_json
+from .paths import course_path
 
 # The course's tokenizer, trained on the embedded corpus by `llama-course tokenizer` (see the README).
-COURSE_TOKENIZER = Path(__file__).resolve().parents[1] / "assets" / "tokenizer.model"
+COURSE_TOKENIZER = course_path("assets", "tokenizer.model")
 
 # The chat format used in fine-tuning: "<|user|>question<|end|><|assistant|>answer<|end|>".
 CHAT_TOKENS = ("<|user|>", "<|assistant|>", "<|end|>")
@@ -244,7 +245,7 @@ def course_tokenizer() -> Tokenizer:
     """The tokenizer shipped in ``assets/``: SentencePiece BPE, 4096 pieces, English and Chinese stories."""
     if not COURSE_TOKENIZER.is_file():
         raise FileNotFoundError(
-            f"the course tokenizer is missing ({COURSE_TOKENIZER.name} in the checkout's assets folder); "
+            f"the course tokenizer is missing (looked for {COURSE_TOKENIZER}); "
             "make it again with: llama-course tokenizer"
         )
     return Tokenizer.load(COURSE_TOKENIZER)

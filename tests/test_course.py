@@ -38,12 +38,8 @@ def test_cli_params_table(capsys):
     assert "llama2-7b" in out and "6.74B" in out and "13.48GB" in out
 
 
-def test_cli_rejects_unknown_presets_and_missing_notebooks(tmp_path):
+def test_cli_rejects_unknown_presets_and_an_empty_notebooks_folder(tmp_path):
     with pytest.raises(SystemExit, match="unknown preset"):
         cli.main(["params", "llama9"])
-    with pytest.raises(SystemExit, match="no course notebooks found"):
-        cli.find_notebooks(str(tmp_path))
-
-
-def test_cli_finds_the_course_notebooks():
-    assert (cli.find_notebooks() / "00_welcome.ipynb").exists()
+    with pytest.raises(SystemExit, match="no notebooks in"):
+        cli.main(["--dir", str(tmp_path)])
