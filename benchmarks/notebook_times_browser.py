@@ -22,6 +22,8 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
+from llama_course.launch import lab_launch
+
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TOKEN = "llama-course-benchmark"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
@@ -35,13 +37,10 @@ ALL_DONE = """() => {
 
 def start_lab(folder: Path, port: int, env: dict) -> subprocess.Popen:
     """JupyterLab on 127.0.0.1 with the app exposed to the page, so the benchmark can call 'Run All'."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={folder}",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--ServerApp.log_level=WARN"],
-        cwd=folder, env=env, stderr=subprocess.DEVNULL,
-    )
+    started = lab_launch(folder, ["--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                                  f"--IdentityProvider.token={TOKEN}", "--LabApp.expose_app_in_browser=True",
+                                  "--ServerApp.log_level=WARN"])  # as `llama-course` starts it, plus the app handle
+    server = subprocess.Popen(started.command, cwd=folder, env={**started.env, **env}, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 90
     while True:
         try:

@@ -33,9 +33,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
         folder = Path(args.workspace) if args.workspace else default_workspace()
         copied = prepare_workspace(folder, course_notebooks())
         kept = len(list(folder.glob("*.ipynb"))) - len(copied)
-        print(f"your notebooks: {folder} ({len(copied)} copied from the course"
-              + (f", {kept} of yours kept as they are" if kept else "") + "); the course's own copies stay untouched",
-              flush=True)
+        parts = [f"{kept} of yours, kept as they are"] if kept else []
+        parts += [f"{len(copied)} copied from the course"] if copied else []
+        print(f"your notebooks: {folder} ({'; '.join(parts)}); the course's own copies stay untouched", flush=True)
     launch = lab_launch(folder, args.jupyter_args)
     for notice in launch.notices:
         print(notice, flush=True)

@@ -16,12 +16,13 @@ import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import course_path
+from .paths import PACKAGE, course_path
 
 WORKSPACE_ENV = "LLAMA_COURSE_WORKSPACE"
 FIRST_NOTEBOOK = "00_welcome.ipynb"
-# No "get notified about news?" pop-up and no update check: a course launch should open on the lesson.
-QUIET_LAB = ("--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate")
+# A Jupyter config folder added for the course's launch only: it turns off JupyterLab's "announcements"
+# plugin, whose "get notified about official Jupyter news?" pop-up would greet a learner on the first lesson.
+JUPYTER_CONFIG = PACKAGE / "jupyter_config"
 
 
 def course_notebooks() -> Path:
@@ -116,6 +117,7 @@ def lab_launch(folder: Path, jupyter_args: list[str]) -> LabLaunch:
         args.append("--allow-root")
         notices.append("running as root (as in Docker, WSL or a cloud machine): passing --allow-root to JupyterLab")
     env = dict(os.environ)
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(filter(None, [str(JUPYTER_CONFIG), env.get("JUPYTER_CONFIG_PATH")]))
     url = None
     no_browser = "--no-browser" in args
     if not no_browser and not browser_available():
@@ -133,7 +135,7 @@ def lab_launch(folder: Path, jupyter_args: list[str]) -> LabLaunch:
         url = f"http://{host}:{port}/{page}?token={env['JUPYTER_TOKEN']}"
         if not any("log_level" in arg or arg == "--debug" for arg in args):
             args.append("--ServerApp.log_level=WARN")  # the address printed above replaces the server's log
-    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={folder}", *QUIET_LAB, *args]
+    command = [sys.executable, "-m", "jupyter", "lab", f"--notebook-dir={folder}", *args]
     if (folder / FIRST_NOTEBOOK).exists():
         command.insert(4, FIRST_NOTEBOOK)
     return LabLaunch(command=command, env=env, url=url, notices=notices)

@@ -60,7 +60,7 @@ def test_with_no_browser_the_address_to_open_is_known(monkeypatch, tmp_path):
     monkeypatch.setattr(launch, "browser_available", lambda: True)
     with_browser = launch.lab_launch(tmp_path, [])
     assert with_browser.url is None and "--no-browser" not in with_browser.command
-    assert "--LabApp.news_url=None" in with_browser.command, "no news pop-up"
+    assert str(launch.JUPYTER_CONFIG) in with_browser.env["JUPYTER_CONFIG_PATH"], "no news pop-up"
     monkeypatch.setattr(launch, "browser_available", lambda: False)
     headless = launch.lab_launch(tmp_path, [])
     token = headless.env["JUPYTER_TOKEN"]

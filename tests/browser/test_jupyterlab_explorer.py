@@ -9,12 +9,13 @@ from __future__ import annotations
 import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 
 import nbformat
 import pytest
+
+from llama_course.launch import lab_launch
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -51,12 +52,9 @@ def jupyterlab(tmp_path_factory):
     nbformat.write(notebook, root / "explorer.ipynb")
     port = free_port()
     log = open(root / "lab.log", "w")  # noqa: SIM115 (closed below)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={root}",
-         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-        stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
+    started = lab_launch(root, ["--no-browser", "--allow-root", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+                                f"--IdentityProvider.token={TOKEN}"])  # as `llama-course` starts it
+    server = subprocess.Popen(started.command, env=started.env, stdout=log, stderr=subprocess.STDOUT, cwd=root)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -107,5 +105,7 @@ def test_explorer_renders_and_changing_the_head_changes_the_picture(jupyterlab, 
             after = page.query_selector(".jp-OutputArea-output .widget-image").screenshot()
             page.screenshot(path=str(tmp_path / "explorer.png"))
             assert after != before, "choosing another head redraws the attention picture"
+            toasts = page.locator(".Toastify__toast").all_inner_texts()
+            assert not any("news" in toast for toast in toasts), f"no news pop-up on a course launch: {toasts}"
         finally:
             browser.close()
