@@ -13,6 +13,8 @@ import random
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
+from itertools import groupby
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -27,279 +29,35 @@ T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Lexicons: one entry per line, fields separated by "|": English | Chinese | more fields.
+# Lexicons: data files in lexicon/ beside this module, one entry per line, fields separated by "|":
+# English | Chinese | more fields (what each field means is said where the table is read).
+LEXICON = Path(__file__).resolve().parent / "lexicon"
+
+
+def _lexicon(name: str) -> str:
+    """The text of the lexicon file ``lexicon/<name>.txt``."""
+    return (LEXICON / f"{name}.txt").read_text(encoding="utf-8")
 
 
 def _rows(table: str) -> list[list[str]]:
     return [[field.strip() for field in line.split("|")] for line in table.strip().splitlines()]
 
 
-NAMES = _rows("""
-Tom|汤姆|m
-Ben|本|m
-Sam|山姆|m
-Max|马克斯|m
-Leo|利奥|m
-Jack|杰克|m
-Oliver|奥利弗|m
-Harry|哈利|m
-Charlie|查理|m
-Noah|诺亚|m
-Lucas|卢卡斯|m
-Henry|亨利|m
-Oscar|奥斯卡|m
-Finn|芬恩|m
-Theo|西奥|m
-Alex|亚历克斯|m
-Daniel|丹尼尔|m
-David|大卫|m
-Peter|彼得|m
-Paul|保罗|m
-Luke|卢克|m
-Adam|亚当|m
-Ethan|伊森|m
-Owen|欧文|m
-Felix|费利克斯|m
-Hugo|雨果|m
-Eddie|埃迪|m
-Timmy|蒂米|m
-Billy|比利|m
-Danny|丹尼|m
-Kevin|凯文|m
-Simon|西蒙|m
-Arthur|亚瑟|m
-George|乔治|m
-Louis|路易|m
-Ming|小明|m
-Jun|小军|m
-Hao|浩浩|m
-Ravi|拉维|m
-Omar|奥马尔|m
-Carlos|卡洛斯|m
-Pedro|佩德罗|m
-Kenji|健二|m
-Milo|米洛|m
-Toby|托比|m
-Jonah|约拿|m
-Isaac|艾萨克|m
-Ivan|伊万|m
-Marco|马可|m
-Nico|尼科|m
-Archie|阿奇|m
-Freddie|弗雷迪|m
-Jasper|贾斯珀|m
-Rufus|鲁弗斯|m
-Caleb|凯莱布|m
-Dylan|迪伦|m
-Elliot|埃利奥特|m
-Gabriel|加布里埃尔|m
-Jonas|乔纳斯|m
-Mateo|马特奥|m
-Rafael|拉斐尔|m
-Stefan|斯特凡|m
-Tariq|塔里克|m
-Wei|小伟|m
-Bo|小波|m
-Lily|莉莉|f
-Mia|米娅|f
-Emma|艾玛|f
-Anna|安娜|f
-Sophie|索菲|f
-Lucy|露西|f
-Grace|格蕾丝|f
-Chloe|克洛伊|f
-Ella|艾拉|f
-Ruby|鲁比|f
-Rosie|罗茜|f
-Amy|艾米|f
-Ava|艾娃|f
-Olivia|奥利维亚|f
-Zoe|佐伊|f
-Sara|萨拉|f
-Hannah|汉娜|f
-Kate|凯特|f
-Molly|莫莉|f
-Daisy|黛西|f
-Alice|爱丽丝|f
-Clara|克拉拉|f
-Nina|尼娜|f
-Maya|玛雅|f
-Eva|伊娃|f
-Julia|朱莉娅|f
-Laura|劳拉|f
-Nora|诺拉|f
-Jenny|珍妮|f
-Betty|贝蒂|f
-Wendy|温迪|f
-Holly|霍莉|f
-Fiona|菲奥娜|f
-Heidi|海蒂|f
-Luna|露娜|f
-Stella|斯特拉|f
-Tina|蒂娜|f
-Mei|小美|f
-Hua|小华|f
-Lan|小兰|f
-Fang|小芳|f
-Ling|玲玲|f
-Priya|普丽娅|f
-Aisha|艾莎|f
-Sofia|索菲娅|f
-Elena|埃琳娜|f
-Amara|阿玛拉|f
-Ivy|艾薇|f
-Penny|佩妮|f
-Millie|米莉|f
-Bella|贝拉|f
-Camila|卡米拉|f
-Esme|埃斯梅|f
-Freya|弗蕾娅|f
-Gemma|杰玛|f
-Leila|莱拉|f
-Matilda|玛蒂尔达|f
-Naomi|娜奥米|f
-Phoebe|菲比|f
-Rita|丽塔|f
-Talia|塔莉娅|f
-Una|尤娜|f
-Vera|薇拉|f
-Yasmin|雅斯敏|f
-Xiu|小秀|f
-""")
+NAMES = _rows(_lexicon("names"))
 
-ADULTS = _rows("""
-mom|妈妈|f
-dad|爸爸|m
-grandma|奶奶|f
-grandpa|爷爷|m
-aunt|姑姑|f
-uncle|叔叔|m
-big sister|姐姐|f
-big brother|哥哥|m
-""")
+ADULTS = _rows(_lexicon("adults"))
 
-TRAITS = _rows("""
-kind|善良
-shy|害羞
-clever|聪明
-curious|好奇
-cheerful|开朗
-quiet|安静
-gentle|温柔
-friendly|友好
-honest|诚实
-polite|有礼貌
-careful|细心
-playful|爱玩
-helpful|乐于助人
-thoughtful|体贴
-lively|活泼
-energetic|精力充沛
-adventurous|爱冒险
-imaginative|富有想象力
-generous|大方
-patient|有耐心
-cheeky|调皮
-hardworking|勤劳
-chatty|爱说话
-clumsy|笨手笨脚
-outgoing|外向
-""")
+TRAITS = _rows(_lexicon("traits"))
 
-AGES = _rows("""
-five|五
-six|六
-seven|七
-eight|八
-nine|九
-ten|十
-""")
+AGES = _rows(_lexicon("ages"))
 
-HOMES = _rows("""
-in a small house near the woods|树林边的一座小房子里
-in a blue house by the sea|海边的一座蓝房子里
-in a tall building in the middle of the city|城市中心的一栋高楼里
-on a quiet street with many trees|一条种满了树的安静街道上
-in a little village beside a river|河边的一个小村庄里
-in a yellow house with a red door|一座红门黄墙的房子里
-in a cottage at the edge of town|小镇边上的一座小屋里
-in an apartment above a bakery|一家面包店楼上的公寓里
-in an old stone house on a hill|山坡上的一座老石头房子里
-in a houseboat on a canal|运河上的一艘船屋里
-in an apartment with a big balcony|一套有大阳台的公寓里
-in a farmhouse with a red roof|一座红屋顶的农舍里
-in a wooden house between two hills|两座小山之间的一座木房子里
-next to a lighthouse by the sea|海边的灯塔旁边
-""")
+HOMES = _rows(_lexicon("homes"))
 
-HOBBIES = _rows("""
-drawing|画画
-singing|唱歌
-dancing|跳舞
-reading stories|读故事
-playing football|踢足球
-climbing trees|爬树
-building towers with blocks|用积木搭高塔
-collecting pretty stones|收集漂亮的石头
-watching birds|看小鸟
-baking cookies|烤饼干
-telling jokes|讲笑话
-running races|赛跑
-jumping rope|跳绳
-planting flowers|种花
-looking at the stars|看星星
-making paper boats|折纸船
-playing the drums|打鼓
-riding a scooter|骑滑板车
-painting with watercolors|画水彩画
-playing chess|下棋
-doing puzzles|拼拼图
-listening to music|听音乐
-counting clouds|数云朵
-catching bubbles|抓泡泡
-folding paper cranes|折纸鹤
-playing the violin|拉小提琴
-flying paper planes|放纸飞机
-singing silly songs|唱好玩的歌
-building dens out of blankets|用毯子搭小窝
-looking for fossils|找化石
-dressing up as a pirate|打扮成海盗
-feeding the ducks|喂鸭子
-learning new words|学新词
-""")
+HOBBIES = _rows(_lexicon("hobbies"))
 
-PETS = _rows("""
-dog|小狗|只
-cat|小猫|只
-rabbit|小兔子|只
-hamster|小仓鼠|只
-puppy|小狗|只
-kitten|小猫|只
-""")
+PETS = _rows(_lexicon("pets"))
 
-PET_NAMES = _rows("""
-Spot|斑斑
-Fluffy|毛毛
-Buddy|巴迪
-Coco|可可
-Pip|皮普
-Biscuit|饼干
-Pepper|胡椒
-Ginger|姜姜
-Patch|补丁
-Whiskers|胡子
-Bubbles|泡泡
-Noodle|面条
-Button|纽扣
-Muffin|松饼
-Pickles|小黄瓜
-Shadow|影子
-Snowball|雪球
-Peanut|花生
-Toffee|太妃
-Rocket|火箭
-Bean|豆豆
-""")
+PET_NAMES = _rows(_lexicon("pet_names"))
 
 class Animal(NamedTuple):
     """An animal, its Chinese name and measure word (一只猫, 一头牛), and something it might be seen doing."""
@@ -311,82 +69,11 @@ class Animal(NamedTuple):
     doing_zh: str
 
 
-ANIMALS = {row[0]: Animal(*row) for row in _rows("""
-cat|猫|只|sleeping in a sunny window|正趴在洒满阳光的窗台上睡觉
-dog|狗|只|chasing its own tail|正在追自己的尾巴
-rabbit|兔子|只|nibbling a carrot|正在啃一根胡萝卜
-duck|鸭子|只|swimming in circles|正在水里转着圈游
-squirrel|松鼠|只|hiding a nut|正在藏一颗坚果
-pigeon|鸽子|只|pecking at crumbs|正在啄面包屑
-deer|小鹿|只|drinking from a stream|正在小溪边喝水
-owl|猫头鹰|只|blinking its big round eyes|正眨着又大又圆的眼睛
-fox|狐狸|只|sniffing the ground|正在地上闻来闻去
-hedgehog|刺猬|只|rolling itself into a ball|正把自己缩成一个球
-cow|奶牛|头|chewing grass slowly|正在慢慢地嚼草
-pig|猪|头|rolling in the mud|正在泥里打滚
-horse|马|匹|eating hay|正在吃干草
-sheep|绵羊|只|standing in the shade|正站在树荫下
-goat|山羊|只|climbing on a rock|正在往石头上爬
-hen|母鸡|只|sitting on her eggs|正在孵蛋
-lion|狮子|头|yawning in the sun|正在太阳底下打哈欠
-tiger|老虎|只|walking up and down|正在走来走去
-elephant|大象|头|spraying water with its trunk|正在用鼻子喷水
-giraffe|长颈鹿|只|eating leaves from a tall tree|正在吃高高的树上的叶子
-monkey|猴子|只|swinging from a rope|正在绳子上荡来荡去
-zebra|斑马|匹|drinking at a pool|正在水塘边喝水
-panda|熊猫|只|munching bamboo|正在嚼竹子
-penguin|企鹅|只|waddling to the water|正摇摇摆摆地走向水边
-kangaroo|袋鼠|只|hopping across the grass|正在草地上蹦蹦跳跳
-crab|螃蟹|只|walking sideways|正在横着走路
-seagull|海鸥|只|flying over the water|正在水面上飞
-turtle|乌龟|只|resting on a log|正趴在一根木头上休息
-frog|青蛙|只|jumping from leaf to leaf|正在叶子间跳来跳去
-swan|天鹅|只|gliding across the water|正在水面上滑行
-fish|鱼|条|flashing silver in the water|正在水里闪着银光
-dolphin|海豚|只|jumping through a hoop|正在跳过一个圆环
-shark|鲨鱼|条|swimming slowly past the glass|正从玻璃前慢慢游过
-octopus|章鱼|只|waving its eight arms|正在挥动八条腿
-starfish|海星|只|holding on to a rock|正紧紧地贴在一块石头上
-bat|蝙蝠|只|hanging upside down|正倒挂着
-butterfly|蝴蝶|只|resting on a flower|正停在一朵花上
-bee|蜜蜂|只|buzzing from flower to flower|正在花丛中嗡嗡地飞来飞去
-ladybug|瓢虫|只|crawling up a leaf|正在往一片叶子上爬
-snail|蜗牛|只|leaving a shiny trail|正留下一道亮晶晶的痕迹
-mouse|老鼠|只|carrying a crumb of cheese|正搬着一小块奶酪
-robin|知更鸟|只|singing on a branch|正站在树枝上唱歌
-eagle|老鹰|只|circling high in the sky|正在高高的天上盘旋
-bear|熊|头|scratching its back on a tree|正在树上蹭后背
-beaver|河狸|只|building a dam|正在筑水坝
-otter|水獭|只|floating on its back|正仰面漂在水上
-parrot|鹦鹉|只|copying every word it heard|正在学人说话
-pony|小马|匹|shaking its mane|正在甩它的鬃毛
-donkey|驴|头|carrying two baskets|正驮着两个筐子
-lamb|小羊|只|playing next to its mother|正在妈妈身边玩耍
-seal|海豹|只|clapping its flippers|正在拍着鳍
-whale|鲸鱼|头|blowing water into the air|正往空中喷水
-""")}
+ANIMALS = {row[0]: Animal(*row) for row in _rows(_lexicon("animals"))}
 
 # English | Chinese | the animals it suits ("*": any). An adjective is never put before an animal whose Chinese name
 # starts with one of its characters (no 一只老老虎, 一只小小鹿), nor 大/小 before 小马, 小羊, 小鹿 or 大象.
-ANIMAL_ADJECTIVES = _rows("""
-little|小|*
-big|大|*
-hungry|饥饿的|*
-tiny|小小的|bee butterfly ladybug snail mouse frog crab fish starfish robin hedgehog turtle duck rabbit squirrel bat
-sleepy|懒洋洋的|cat dog rabbit owl fox hedgehog cow pig horse sheep lion tiger bear panda seal turtle bat kangaroo \
-    goat donkey pony lamb otter monkey elephant giraffe zebra penguin beaver deer
-funny|滑稽的|monkey penguin parrot goat duck seal otter dolphin kangaroo pig donkey crab octopus frog dog cat lamb hen
-busy|忙忙碌碌的|bee squirrel beaver hen mouse robin pigeon ladybug crab penguin duck monkey
-noisy|吵吵闹闹的|dog duck hen pigeon seagull parrot monkey donkey goat sheep cow pig lion frog seal robin
-fat|胖乎乎的|pig cow hen pigeon seal panda bear hedgehog mouse duck sheep lamb rabbit cat dog penguin robin goat pony
-curious|好奇的|cat dog rabbit duck squirrel deer owl fox hedgehog pig goat monkey giraffe penguin kangaroo otter seal \
-    dolphin parrot octopus mouse lamb pony robin seagull bear panda zebra horse donkey turtle frog crab fish
-old|老|cat dog horse cow donkey turtle lion elephant bear owl goat sheep pig whale hen frog
-beautiful|美丽的|swan butterfly horse deer parrot ladybug zebra tiger giraffe robin fish owl starfish dolphin cat fox \
-    pony whale eagle
-fluffy|毛茸茸的|cat dog rabbit squirrel fox sheep lamb panda bear pony hen owl duck mouse
-shy|害羞的|deer rabbit hedgehog turtle snail mouse fox octopus otter lamb owl pony squirrel
-""")
+ANIMAL_ADJECTIVES = _rows(_lexicon("animal_adjectives"))
 ANIMAL_ADJECTIVES_FOR = {
     name: [(en, zh) for en, zh, suits in ANIMAL_ADJECTIVES
            if (suits == "*" or name in suits.split()) and animal.zh[0] not in zh
@@ -396,96 +83,11 @@ ANIMAL_ADJECTIVES_FOR = {
 
 
 # Things a child can own, lose, give or fight over. The last field names the adjectives that suit it.
-OBJECTS = _rows("""
-ball|球|个|color size new
-kite|风筝|只|color new
-teddy bear|泰迪熊|只|soft
-toy car|玩具汽车|辆|color new
-toy train|玩具火车|列|color new
-toy boat|玩具船|艘|color new
-toy plane|玩具飞机|架|color new
-robot|机器人|个|color new
-doll|娃娃|个|soft
-hat|帽子|顶|color new wool
-scarf|围巾|条|color pattern wool
-umbrella|雨伞|把|color pattern
-book|书|本|book
-storybook|故事书|本|book
-key|钥匙|把|metal
-ring|戒指|枚|metal
-necklace|项链|条|metal
-bracelet|手链|条|metal
-watch|手表|块|metal new
-coin|硬币|枚|metal
-glove|手套|只|color wool
-backpack|书包|个|color new
-lunch box|饭盒|个|color
-pencil case|铅笔盒|个|color new
-crayon|蜡笔|支|color
-drum|鼓|面|color size
-whistle|哨子|个|metal
-marble|弹珠|颗|color size
-shell|贝壳|个|size pretty
-map|地图|张|old
-flashlight|手电筒|个|color new
-compass|指南针|个|metal
-harmonica|口琴|个|metal
-ukulele|尤克里里|把|color new
-camera|相机|台|color new
-notebook|笔记本|本|color new
-yo-yo|溜溜球|个|color
-spinning top|陀螺|个|color
-jump rope|跳绳|根|color
-water bottle|水壶|个|color
-sweater|毛衣|件|color pattern
-ribbon|丝带|条|color
-hair clip|发夹|个|color
-badge|徽章|枚|metal
-toy rabbit|玩具兔子|只|soft
-toy dinosaur|玩具恐龙|只|color size
-rubber duck|橡皮鸭|只|size
-unicorn|独角兽玩具|个|soft
-puppet|木偶|个|size new
-football|足球|个|new
-paper crown|纸王冠|顶|color
-snow globe|水晶球|个|size
-music box|音乐盒|个|color new
-kaleidoscope|万花筒|个|color
-telescope|望远镜|个|new
-toy horse|玩具马|匹|color
-tin soldier|锡兵|个|new
-magnet|磁铁|块|size
-bell|铃铛|个|metal
-paper lantern|纸灯笼|盏|color
-pinwheel|风车|个|color
-bookmark|书签|张|color
-sticker book|贴纸书|本|new
-""")
+OBJECTS = _rows(_lexicon("objects"))
 
+# kind of adjective | English | Chinese; each kind's rows together.
 OBJECT_ADJECTIVES: dict[str, list[list[str]]] = {
-    kind: _rows(table) for kind, table in {
-        "color": """
-            red|红
-            blue|蓝
-            green|绿
-            yellow|黄
-            orange|橙色
-            purple|紫色
-            pink|粉色
-            brown|棕色
-            white|白
-            black|黑
-            gray|灰色""",
-        "size": "big|大\nlittle|小\ntiny|小小的",
-        "new": "new|新\nold|旧",
-        "soft": "soft|软软的\nfluffy|毛茸茸的\nbrown|棕色\nwhite|白\nold|旧\nlittle|小",
-        "pattern": "striped|条纹\nspotted|带斑点的",
-        "wool": "woolly|毛线",
-        "book": "new|新\nold|旧\nthick|厚厚的\ncolorful|彩色的",
-        "metal": "shiny|闪亮的\ngolden|金色的\nsilver|银色的\nlucky|幸运\nold|旧",
-        "pretty": "pretty|漂亮的\npink|粉色\nwhite|白",
-        "old": "old|旧\nsecret|秘密",
-    }.items()
+    kind: [row[1:] for row in rows] for kind, rows in groupby(_rows(_lexicon("object_adjectives")), key=itemgetter(0))
 }
 COLORS = {en for en, _ in OBJECT_ADJECTIVES["color"]}
 
@@ -497,218 +99,35 @@ def _zh_color(en: str, zh: str, noun: str) -> str:
         return zh
     return zh.removesuffix("色") + "色的"
 
-FOODS = _rows("""
-cookies|饼干
-apples|苹果
-sandwiches|三明治
-cherries|樱桃
-strawberries|草莓
-grapes|葡萄
-bananas|香蕉
-pears|梨
-plums|李子
-peaches|桃子
-bread|面包
-cheese|奶酪
-dumplings|饺子
-noodles|面条
-muffins|松饼
-pancakes|薄煎饼
-carrots|胡萝卜
-nuts|坚果
-popcorn|爆米花
-candy|糖果
-cupcakes|纸杯蛋糕
-apple pie|苹果派
-watermelon|西瓜
-tangerines|橘子
-steamed buns|包子
-rice cakes|米糕
-cherry tomatoes|小番茄
-corn|玉米
-fruit salad|水果沙拉
-honey cakes|蜂蜜蛋糕
-mangoes|芒果
-blueberries|蓝莓
-pineapple|菠萝
-lychees|荔枝
-crackers|咸饼干
-jam tarts|果酱挞
-spring rolls|春卷
-rice balls|饭团
-pretzels|椒盐卷饼
-baked potatoes|烤土豆
-cucumber sandwiches|黄瓜三明治
-mooncakes|月饼
-sweet potatoes|红薯
-""")
+FOODS = _rows(_lexicon("foods"))
 
-CAKES = _rows("""
-chocolate|巧克力
-strawberry|草莓
-lemon|柠檬
-banana|香蕉
-carrot|胡萝卜
-vanilla|香草
-apple|苹果
-honey|蜂蜜
-orange|橙子
-coconut|椰子
-""")
+CAKES = _rows(_lexicon("cakes"))
 
 # English | Chinese | whether it suits an outdoor place ("out") or only an indoor one ("in")
-WEATHER = _rows("""
-sunny|阳光明媚|out
-warm|暖和|out
-windy|刮风|out
-cloudy|多云|out
-cool|凉爽|out
-bright|晴朗|out
-rainy|下雨|in
-snowy|下雪|in
-cold|寒冷|in
-foggy|有雾|in
-stormy|暴风雨|in
-gray|阴沉|in
-""")
+WEATHER = _rows(_lexicon("weather"))
 
 # weather | a sentence about such a day | 中文 | "day" if it only suits daytime (not an evening), else "any"
-WEATHER_LINES = _rows("""
-sunny|The sun was shining, and the sky was blue.|太阳照耀着，天空蓝蓝的。|day
-sunny|Birds were singing in the trees.|小鸟在树上唱着歌。|day
-sunny|It was a perfect day to be outside.|这是一个适合出门的好天气。|day
-warm|A warm wind was blowing softly.|暖暖的风轻轻地吹着。|any
-warm|Bees were humming over the flowers.|蜜蜂在花丛上嗡嗡地飞。|day
-windy|The wind was blowing the leaves around.|风把树叶吹得到处飞。|any
-windy|Washing was flapping on the lines.|晾着的衣服在绳子上啪啪地飘。|any
-windy|Hats were blowing off people's heads.|人们的帽子都被吹跑了。|any
-cloudy|Big white clouds were moving slowly across the sky.|大朵大朵的白云慢慢地飘过天空。|any
-cloudy|The sun was playing hide and seek behind the clouds.|太阳在云朵后面捉迷藏。|day
-cool|The air was fresh and cool.|空气又清新又凉爽。|any
-cool|Everyone wore a light jacket.|每个人都穿了一件薄外套。|any
-bright|There was not a single cloud in the sky.|天上一朵云也没有。|any
-bright|The whole town seemed to shine.|整个小镇好像都在闪闪发光。|day
-rainy|Rain was tapping on the windows.|雨点轻轻地敲打着窗户。|any
-rainy|Puddles were growing on the road.|路上的水坑越来越大。|any
-rainy|Everyone was carrying an umbrella.|每个人都打着伞。|any
-snowy|Soft white snow covered all the roofs.|白白的雪盖住了所有的屋顶。|any
-snowy|Children were throwing snowballs in the street.|孩子们在街上打雪仗。|any
-cold|It was so cold that everyone wore a thick coat.|天冷得每个人都穿上了厚厚的外套。|any
-cold|Everyone's breath made little clouds in the air.|每个人呼出的气都在空中变成了小小的白雾。|any
-foggy|A thick gray fog hid the houses.|浓浓的灰雾把房子都遮住了。|any
-foggy|Cars drove slowly with their lights on.|汽车开着灯慢慢地行驶。|any
-stormy|Thunder rumbled far away.|远处传来了隆隆的雷声。|any
-stormy|The wind howled around the houses.|风在房子周围呼呼地吼叫。|any
-gray|The sky was gray and heavy.|天空灰蒙蒙的，显得很沉重。|any
-gray|It looked as if it might rain at any moment.|看起来随时都可能下雨。|any
-""")
+WEATHER_LINES = _rows(_lexicon("weather_lines"))
 
 # weather | what to wear | 中文 (with its verb: 穿, 戴 or 围)
-CLOTHES = _rows("""
-sunny|sun hat|戴上了遮阳帽
-sunny|favorite shorts|穿上了最喜欢的短裤
-warm|sandals|穿上了凉鞋
-windy|woolly scarf|围上了毛线围巾
-cloudy|striped sweater|穿上了条纹毛衣
-cool|denim jacket|穿上了牛仔夹克
-bright|new sneakers|穿上了新运动鞋
-rainy|yellow raincoat|穿上了黄色的雨衣
-rainy|rain boots|穿上了雨靴
-snowy|woolly hat|戴上了毛线帽
-snowy|warm mittens|戴上了暖和的连指手套
-cold|thick coat|穿上了厚外套
-cold|fluffy earmuffs|戴上了毛茸茸的耳罩
-foggy|bright red coat|穿上了鲜红的外套
-stormy|rubber boots|穿上了胶靴
-gray|old jacket|穿上了旧夹克
-""")
+CLOTHES = _rows(_lexicon("clothes"))
 
 # breakfast | what the child did with it, in Chinese: 吃 for food, 喝 for drinks
-BREAKFASTS = _rows("""
-porridge with honey|喝了加了蜂蜜的粥
-toast with jam|吃了涂了果酱的吐司
-two boiled eggs|吃了两个煮鸡蛋
-a bowl of cereal|吃了一碗麦片
-yogurt with blueberries|吃了酸奶拌蓝莓
-rice porridge and pickles|喝了白粥，吃了咸菜
-soy milk and steamed buns|喝了豆浆，吃了包子
-scrambled eggs on toast|吃了吐司配炒鸡蛋
-a banana and a glass of milk|吃了一根香蕉，喝了一杯牛奶
-oatmeal with raisins|吃了加了葡萄干的燕麦粥
-""")
+BREAKFASTS = _rows(_lexicon("breakfasts"))
 
-HABITS = _rows("""
-sang in the bath|洗澡的时候唱歌
-shared {his} toys with everyone|把自己的玩具分给大家玩
-asked a lot of questions|问很多很多问题
-woke up before the sun|比太阳起得还早
-wore two different socks|穿两只不一样的袜子
-helped {his} {adult} in the kitchen|在厨房里帮{adult}的忙
-said thank you|说谢谢
-carried a notebook to draw in|随身带着一个画画的本子
-fed the birds on the windowsill|喂窗台上的小鸟
-told stories to {his} toys|给自己的玩具讲故事
-hummed while {he} walked|边走路边哼歌
-kept {his} room tidy|把自己的房间收拾得整整齐齐
-gave the best hugs|给别人最暖的拥抱
-counted everything {he} saw|见到什么都要数一数
-""")
+HABITS = _rows(_lexicon("habits"))
 
-DAY_PARTS = _rows("morning|早晨\nafternoon|下午\nevening|傍晚\nday|日子")
-WEEKDAYS = _rows("""
-Monday|星期一
-Tuesday|星期二
-Wednesday|星期三
-Thursday|星期四
-Friday|星期五
-Saturday|星期六
-Sunday|星期天
-""")
+DAY_PARTS = _rows(_lexicon("day_parts"))
+WEEKDAYS = _rows(_lexicon("weekdays"))
 
 FEELINGS = {
-    True: _rows("""
-        happy|开心
-        glad|高兴
-        proud|自豪
-        relieved|安心
-        grateful|感激
-        cheerful|愉快
-        joyful|快乐
-        excited|兴奋
-        calm|平静"""),
-    False: _rows("""
-        sad|难过
-        lonely|孤单
-        disappointed|失望
-        upset|沮丧
-        unhappy|不开心
-        miserable|伤心
-        worried|担心
-        scared|害怕"""),
+    True: _rows(_lexicon("feelings_happy")),
+    False: _rows(_lexicon("feelings_sad")),
 }
 
 SPOTS = {
-    True: _rows("""
-        under the bench|长椅下面
-        behind a big tree|一棵大树后面
-        in the tall grass|高高的草丛里
-        near the gate|大门旁边
-        under a bush|一丛灌木下面
-        beside a big rock|一块大石头旁边
-        next to the path|小路旁边
-        under a pile of leaves|一堆树叶下面
-        behind a big sign|一块大牌子后面
-        beside a muddy puddle|一个泥水坑旁边"""),
-    False: _rows("""
-        under a table|一张桌子底下
-        behind the door|门后面
-        under a chair|一把椅子下面
-        near the window|窗户旁边
-        in a dusty corner|一个满是灰尘的角落里
-        behind the shelves|架子后面
-        under the stairs|楼梯下面
-        inside an empty box|一个空箱子里
-        behind a big flower pot|一个大花盆后面"""),
+    True: _rows(_lexicon("spots_outdoor")),
+    False: _rows(_lexicon("spots_indoor")),
 }
 
 
@@ -742,244 +161,14 @@ def _places(table: str) -> dict[str, Place]:
     return places
 
 
-PLACES = _places("""
-park|at|公园|公园里|out|duck squirrel pigeon dog
-    played on the swings|荡了秋千
-    fed the ducks|喂了鸭子
-    ran around on the grass|在草地上跑来跑去
-    kicked a ball around|踢了一会儿球
-beach|at|海边|海边|out|crab seagull dog
-    built a sandcastle|堆了一座沙堡
-    collected shells|捡了贝壳
-    splashed in the waves|在浪花里玩水
-    dug a deep hole in the sand|在沙子里挖了一个深深的洞
-forest|in|森林|森林里|out|deer owl fox squirrel hedgehog rabbit
-    followed a narrow path|沿着一条窄窄的小路往前走
-    listened to the birds|听小鸟唱歌
-    picked berries|摘了浆果
-    looked for mushrooms|找了蘑菇
-farm|on|农场|农场上|out|cow pig horse sheep goat hen donkey lamb
-    fed the chickens|喂了小鸡
-    rode on a tractor|坐了拖拉机
-    collected eggs|捡了鸡蛋
-    brushed a pony|给一匹小马刷了毛
-zoo|at|动物园|动物园里|out|lion tiger elephant giraffe monkey zebra panda penguin kangaroo parrot bear
-    watched the monkeys swing from tree to tree|看猴子在树间荡来荡去
-    fed the goats|喂了山羊
-    looked at the penguins|看了企鹅
-    listened to the lions roar|听狮子吼叫
-library|at|图书馆|图书馆里|in|cat
-    read a book about dinosaurs|读了一本关于恐龙的书
-    listened to a story|听了一个故事
-    found a book about the stars|找到了一本关于星星的书
-market|at|市场|市场上|in|cat pigeon
-    bought some fruit|买了一些水果
-    looked at the colorful stalls|看了五颜六色的小摊
-    tasted fresh honey|尝了新鲜的蜂蜜
-garden|in|花园|花园里|out|butterfly bee snail robin ladybug
-    planted seeds|种了种子
-    watered the flowers|给花浇了水
-    watched the butterflies|看了蝴蝶
-lake|at|湖边|湖边|out|duck swan frog fish
-    threw stones into the water|往水里扔石子
-    watched the boats|看了小船
-    fed the swans|喂了天鹅
-river|by|河边|河边|out|duck fish otter beaver frog
-    sailed paper boats|放了纸船
-    skipped stones|打了水漂
-    watched the fish|看了鱼
-hill|on|小山|小山上|out|rabbit sheep eagle lamb
-    rolled down the grass|从草坡上滚了下来
-    looked at the town below|看了看山下的小镇
-    had a picnic|野餐了一顿
-playground|at|游乐场|游乐场上|out|pigeon
-    went down the slide|滑了滑梯
-    climbed the climbing frame|爬了攀爬架
-    played on the swings|荡了秋千
-museum|at|博物馆|博物馆里|in|
-    looked at dinosaur bones|看了恐龙骨头
-    saw old paintings|看了古老的画
-    looked at a model of a rocket|看了一个火箭模型
-bakery|at|面包店|面包店里|in|cat mouse
-    smelled the warm bread|闻了闻热乎乎的面包
-    watched the baker make rolls|看面包师做面包卷
-    ate a sweet bun|吃了一个甜面包
-school|at|学校|学校里|in|
-    painted pictures|画了画
-    sang songs|唱了歌
-    read stories|读了故事
-swimming pool|at|游泳池|游泳池里|in|
-    swam|游了泳
-    jumped into the water|跳进了水里
-    floated on the water|在水面上漂着
-island|on|小岛|小岛上|out|crab seagull seal turtle
-    explored the rocks|在岩石间探险
-    looked for crabs|找了螃蟹
-    watched the sea birds|看了海鸟
-meadow|in|草地|草地上|out|butterfly bee rabbit ladybug
-    picked wild flowers|采了野花
-    chased butterflies|追了蝴蝶
-    lay in the grass and looked at the clouds|躺在草地上看云
-pond|at|池塘|池塘边|out|frog duck fish snail
-    watched the frogs|看了青蛙
-    fed the ducks|喂了鸭子
-    looked for tadpoles|找了蝌蚪
-orchard|in|果园|果园里|out|bee robin squirrel
-    picked apples|摘了苹果
-    climbed an apple tree|爬上了一棵苹果树
-    ate sweet plums|吃了甜甜的李子
-campsite|at|营地|营地里|out|owl fox squirrel
-    put up a tent|搭起了帐篷
-    sat by the campfire|坐在篝火旁
-    roasted marshmallows|烤了棉花糖
-castle|at|城堡|城堡里|in|bat mouse
-    climbed the tall tower|爬上了高高的塔楼
-    walked along the old walls|沿着古老的城墙走了一圈
-    looked at the shining armor|看了闪闪发亮的盔甲
-aquarium|at|水族馆|水族馆里|in|shark octopus starfish fish dolphin turtle
-    watched the sharks|看了鲨鱼
-    looked at the jellyfish|看了水母
-    touched a starfish|摸了摸一只海星
-circus|at|马戏团|马戏团里|in|horse elephant seal
-    watched the clowns|看了小丑表演
-    clapped for the acrobats|给杂技演员鼓了掌
-    watched a juggler|看了杂耍演员表演
-fair|at|集市|集市上|out|pony goat
-    rode the merry-go-round|坐了旋转木马
-    ate cotton candy|吃了棉花糖
-    won a small prize|赢了一个小奖品
-toy shop|at|玩具店|玩具店里|in|
-    looked at the toy trains|看了玩具火车
-    played with the puppets|玩了木偶
-    tried a spinning top|玩了玩陀螺
-ice rink|at|溜冰场|溜冰场上|in|
-    skated in circles|一圈一圈地滑冰
-    skated slowly along the edge|沿着边慢慢地滑
-music school|at|音乐学校|音乐学校里|in|
-    listened to a piano|听了钢琴演奏
-    played the drums|打了鼓
-    sang in a choir|在合唱团里唱了歌
-harbor|at|港口|港口|out|seagull seal fish whale
-    watched the fishing boats|看了渔船
-    counted the big ships|数了数大轮船
-village|in|村子|村子里|out|hen goat cat dog
-    visited the old mill|参观了老磨坊
-    said hello to the neighbors|和邻居们打了招呼
-field|in|田野|田野里|out|rabbit horse ladybug
-    ran through the tall grass|在高高的草丛里奔跑
-    looked for ladybugs|找了瓢虫
-waterfall|at|瀑布|瀑布边|out|frog fish robin
-    listened to the roaring water|听了哗哗的流水声
-    looked at a rainbow in the spray|看了水雾里的彩虹
-""")
+PLACES = _places(_lexicon("places"))
 
 # place | what it looked like | 中文
-PLACE_VIEWS = _rows("""
-park|The park was full of tall trees and happy voices.|公园里到处是高高的大树和欢快的笑声。
-park|Children were laughing, and an old man was reading a newspaper on a bench.|\
-    孩子们在欢笑，一位老爷爷坐在长椅上看报纸。
-beach|The sand was soft, and the sea stretched as far as the eye could see.|沙子软软的，大海一眼望不到边。
-beach|Little boats were bobbing on the water far away.|远处，几只小船在水面上一起一伏。
-forest|The trees were so tall that their tops seemed to touch the clouds.|树长得那么高，树梢好像都碰到了云彩。
-forest|It smelled of pine needles and wet moss.|空气里有松针和湿苔藓的味道。
-farm|There was a big red barn, and a rooster was crowing on the fence.|\
-    那里有一座红色的大谷仓，一只公鸡站在篱笆上喔喔地叫。
-farm|The fields were green, and the air smelled of fresh hay.|田野绿油油的，空气里有新鲜干草的香味。
-zoo|There were so many animals that {name} did not know where to look first.|动物多得让{name}不知道先看哪个才好。
-zoo|A keeper was pushing a cart full of fish and fruit.|一位饲养员推着一辆装满了鱼和水果的小车。
-library|The library was quiet, and the shelves were full of books.|图书馆里静悄悄的，书架上摆满了书。
-library|A friendly librarian smiled and said, "Welcome!"|一位和蔼的图书管理员笑着说：“欢迎！”
-market|The market was busy and noisy, and it smelled of spices and fresh bread.|\
-    市场上又热闹又嘈杂，到处都是香料和新鲜面包的味道。
-market|People were selling vegetables, flowers and cheese.|人们在卖蔬菜、鲜花和奶酪。
-garden|Roses and tulips were blooming in neat rows.|玫瑰和郁金香整整齐齐地开着。
-garden|There was a little pond with a stone frog beside it.|那里有一个小水池，旁边蹲着一只石头青蛙。
-lake|The water was clear, and tall reeds grew along the shore.|湖水清清的，岸边长着高高的芦苇。
-lake|A small wooden dock stretched out into the water.|一座小小的木码头伸进了湖里。
-river|The river was wide and shallow, and it ran over smooth stones.|河面又宽又浅，河水从光滑的石头上流过。
-river|An old stone bridge crossed the river.|一座古老的石桥横跨在河上。
-hill|From the top of the hill, the houses looked as small as toys.|从小山顶上看下去，房子小得像玩具一样。
-hill|The grass on the hill was long and soft.|山坡上的草又长又软。
-playground|The playground had a red slide, two swings and a sandpit.|游乐场里有一个红色的滑梯、两个秋千和一个沙坑。
-playground|Children were running and shouting everywhere.|孩子们到处跑着，喊着。
-museum|The museum had huge rooms with high ceilings.|博物馆里有一间间天花板很高的大房间。
-museum|Everyone had to whisper, and nobody was allowed to touch anything.|大家都得小声说话，什么东西都不许碰。
-bakery|The bakery was warm and smelled of cinnamon.|面包店里暖暖的，飘着肉桂的香味。
-bakery|Rows of golden loaves sat on the shelves.|架子上摆着一排排金黄色的面包。
-school|The classroom walls were covered with paintings.|教室的墙上贴满了图画。
-school|A big clock was ticking above the door.|门上方有一个大钟在滴答滴答地走。
-swimming pool|The water in the pool was bright blue.|池水蓝得发亮。
-swimming pool|A lifeguard sat on a tall chair and watched everyone.|一位救生员坐在高高的椅子上看着大家。
-island|The island was small, with a lighthouse at one end.|小岛很小，岛的一头有一座灯塔。
-island|Waves splashed against the rocks all around the island.|海浪拍打着小岛四周的岩石。
-meadow|The meadow was full of yellow and white flowers.|草地上开满了黄色和白色的花。
-meadow|Grasshoppers jumped out of the grass with every step.|每走一步，都有蚂蚱从草里跳出来。
-pond|The pond was covered with green lily pads.|池塘上铺满了绿绿的睡莲叶子。
-pond|Dragonflies were flying low over the water.|蜻蜓在水面上低低地飞。
-orchard|The trees were heavy with fruit.|果树上结满了果子。
-orchard|Ladders leaned against the trees, and baskets stood in the grass.|梯子靠在果树上，草地上放着一个个篮子。
-campsite|Tents of many colors stood among the trees.|五颜六色的帐篷搭在树林中间。
-campsite|Someone was cooking sausages over a fire.|有人正在火上烤香肠。
-castle|The castle had thick stone walls and a heavy wooden gate.|城堡有厚厚的石墙和一扇沉重的木门。
-castle|Flags were flying from the towers.|塔楼上飘着旗子。
-aquarium|The aquarium was dark and blue, like the bottom of the sea.|水族馆里暗暗的、蓝蓝的，就像在海底一样。
-aquarium|Huge tanks of water reached from the floor to the ceiling.|巨大的水缸从地板一直连到天花板。
-circus|The circus tent was striped red and white.|马戏团的帐篷是红白条纹的。
-circus|Music was playing, and the air smelled of popcorn.|音乐响着，空气里飘着爆米花的香味。
-fair|There were colorful lights and happy music everywhere.|到处是彩色的灯光和欢快的音乐。
-fair|A man on stilts was walking through the crowd.|一个踩着高跷的人在人群里走来走去。
-toy shop|The toy shop was full of dolls, trains and puzzles.|玩具店里摆满了娃娃、火车和拼图。
-toy shop|A wooden cuckoo clock hung on the wall.|墙上挂着一个木头做的布谷鸟钟。
-ice rink|The ice was smooth and shiny.|冰面又光滑又明亮。
-ice rink|Everyone was wearing warm hats and gloves.|每个人都戴着暖和的帽子和手套。
-music school|Music came from every room.|每个房间里都传出了音乐声。
-music school|There was a big black piano by the window.|窗户边放着一架大大的黑钢琴。
-harbor|Fishing boats were coming back with their nets full.|渔船拖着满满的渔网回港了。
-harbor|The air smelled of salt and fish.|空气里有海盐和鱼的味道。
-village|The village had a little church, a well and a bakery.|村子里有一座小教堂、一口井和一家面包店。
-village|Chickens were walking along the street.|几只鸡在街上走来走去。
-field|The field was wide and golden.|田野又宽又广，一片金黄。
-field|A scarecrow stood in the middle of the field.|田野中间站着一个稻草人。
-waterfall|The waterfall was white and loud.|瀑布白花花的，声音很响。
-waterfall|Cool drops of water floated in the air.|凉凉的小水珠飘在空气里。
-""")
+PLACE_VIEWS = _rows(_lexicon("place_views"))
 
 
 # place | a sentence with a number {n} in it | 中文 | the numbers that suit it, lowest-highest
-PLACE_NUMBERS = _rows("""
-park|{name} counted {n} ducks on the pond.|{name}数了数，池塘里有{n}只鸭子。|3-19
-beach|{name} counted {n} shells.|{name}数了{n}个贝壳。|5-60
-forest|{name} counted {n} mushrooms under the trees.|{name}在树下数了{n}朵蘑菇。|3-30
-farm|{name} counted {n} sheep in the field.|{name}数了数，田里有{n}只羊。|10-99
-zoo|{name} counted {n} penguins.|{name}数了{n}只企鹅。|6-30
-library|One shelf alone had {n} books on it.|光一个书架上就有{n}本书。|100-400
-market|{name} counted {n} stalls.|{name}数了数，一共有{n}个小摊。|12-60
-garden|{name} counted {n} roses.|{name}数了{n}朵玫瑰。|7-50
-lake|{name} counted {n} boats on the water.|{name}数了数，湖上有{n}条小船。|3-20
-river|{name}'s best stone skipped {n} times.|{name}打的水漂最多跳了{n}下。|3-12
-hill|From the top, {name} counted {n} houses in the town below.|{name}从山顶往下数，小镇上有{n}座房子。|20-300
-playground|{name} went down the slide {n} times.|{name}滑了{n}次滑梯。|5-20
-museum|{name} counted {n} paintings in one room.|{name}在一个房间里数了{n}幅画。|10-40
-bakery|There were {n} loaves of bread on the shelves.|架子上摆着{n}个面包。|20-120
-school|There were {n} children in {name}'s class.|{name}的班上有{n}个孩子。|18-32
-swimming pool|{name} swam {n} meters without stopping.|{name}一口气游了{n}米。|10-100
-island|{name} counted {n} crabs on the rocks.|{name}在岩石上数了{n}只螃蟹。|4-30
-meadow|{name} counted {n} butterflies.|{name}数了{n}只蝴蝶。|3-25
-pond|{name} counted {n} tadpoles in the water.|{name}在水里数了{n}只蝌蚪。|10-90
-orchard|{name} counted {n} apples on one tree.|{name}数了数，一棵树上就有{n}个苹果。|20-150
-campsite|There were {n} tents at the campsite.|营地里有{n}顶帐篷。|8-40
-castle|The tower had {n} steps, and {name} counted every one.|塔楼有{n}级台阶，{name}一级一级地数了过来。|100-300
-aquarium|{name} counted {n} fish in one tank.|{name}在一个水缸里数了{n}条鱼。|10-80
-circus|The big tent had {n} seats.|大帐篷里有{n}个座位。|200-600
-fair|The merry-go-round had {n} wooden horses.|旋转木马上有{n}匹木马。|12-40
-toy shop|{name} counted {n} teddy bears on one shelf.|{name}数了数，一个架子上就有{n}只泰迪熊。|6-30
-ice rink|{name} skated {n} times around the rink.|{name}绕着溜冰场滑了{n}圈。|3-15
-music school|The big piano had {n} keys.|大钢琴有{n}个琴键。|88-88
-harbor|{name} counted {n} fishing boats.|{name}数了{n}条渔船。|5-40
-village|The village had only {n} houses.|村子里只有{n}座房子。|20-150
-field|{name} counted {n} ladybugs.|{name}数了{n}只瓢虫。|3-20
-waterfall|The waterfall was {n} meters high.|瀑布有{n}米高。|10-120
-""")
+PLACE_NUMBERS = _rows(_lexicon("place_numbers"))
 
 
 def _a(phrase: str) -> str:
@@ -1335,21 +524,7 @@ def _lost(w: _Writer, happy: bool) -> None:
     w.ask(*WHERE)
 
 
-FEATURES = _rows("""
-with curly hair|留着卷发的
-with long braids|扎着长辫子的
-with big round glasses|戴着大圆眼镜的
-in a yellow raincoat|穿着黄色雨衣的
-in a red cap|戴着红色帽子的
-with a green backpack|背着绿色书包的
-in muddy boots|穿着沾满泥巴的靴子的
-with a bandage on one knee|膝盖上贴着创可贴的
-with a missing front tooth|缺了一颗门牙的
-in a purple scarf|围着紫色围巾的
-in a striped sweater|穿着条纹毛衣的
-with freckles on {fhis} nose|鼻子上有雀斑的
-with a whistle around {fhis} neck|脖子上挂着一个哨子的
-""")
+FEATURES = _rows(_lexicon("features"))
 
 
 def _friend(w: _Writer, happy: bool) -> None:
@@ -1402,30 +577,11 @@ def _friend(w: _Writer, happy: bool) -> None:
     w.ask(*WHERE)
 
 
-ON_THE_WAY = _rows("""
-a windmill|一座风车
-a field of sunflowers|一片向日葵田
-an old castle on a hill|山上的一座古城堡
-a long bridge over a river|河上的一座长桥
-a herd of cows|一群奶牛
-a busy little town|一个热闹的小镇
-a dark tunnel through a mountain|一条穿过大山的黑隧道
-a lighthouse|一座灯塔
-a hot air balloon|一个热气球
-a man selling ice cream|一个卖冰淇淋的人
-""")
+ON_THE_WAY = _rows(_lexicon("on_the_way"))
 
 # how | 中文 | the vehicle, if one carries the travelers ("-" on foot or by bike) | 中文
-TRANSPORT = _rows("""
-by bus|坐公共汽车|bus|公共汽车
-by train|坐火车|train|火车
-by car|坐汽车|car|汽车
-on foot|走路|-|-
-by bike|骑自行车|-|-
-by tram|坐有轨电车|tram|有轨电车
-by taxi|坐出租车|taxi|出租车
-""")
-BOATS = _rows("by boat|坐船|boat|船\nby ferry|坐渡轮|ferry|渡轮")
+TRANSPORT = _rows(_lexicon("transport"))
+BOATS = _rows(_lexicon("boats"))
 
 # the way home, happy and sad, for each way of traveling ("vehicle": any vehicle)
 WAY_HOME: dict[str, tuple[list[Variant], list[Variant]]] = {
@@ -1717,16 +873,7 @@ def _quarrel(w: _Writer, happy: bool) -> None:
     w.ask(("Where were {name} and {friend} playing?", "{at_place}"), ("{name}和{friend}在哪里玩？", "{at_place}"))
 
 
-GAMES = _rows("""
-hide and seek|捉迷藏
-musical chairs|抢椅子
-tag|捉人游戏
-leapfrog|跳山羊
-hopscotch|跳房子
-statues|木头人
-pass the parcel|传包裹
-tug of war|拔河
-""")
+GAMES = _rows(_lexicon("games"))
 
 
 def _party(w: _Writer, happy: bool) -> None:
@@ -2005,42 +1152,10 @@ def _brave(w: _Writer, happy: bool) -> None:
 
 
 # contest | 中文 | places | practice | 练习 | what went wrong | 出了什么错
-CONTESTS = _rows("""
-running race|赛跑|park,school,field,playground|running|跑步|{name} tripped over a stone and fell|{name}被一块石头绊倒了
-drawing contest|绘画比赛|school,library,museum,park|drawing|画画|{name} spilled water all over {his} picture|\
-    {name}不小心把水洒在了{his}画上
-singing contest|唱歌比赛|school,music school,village,fair|singing|唱歌|{name} forgot the words of {his} song|\
-    {name}忘了歌词
-sandcastle contest|堆沙堡比赛|beach,island|building sandcastles|堆沙堡|a big wave washed {name}'s castle away|\
-    一个大浪把{name}的沙堡冲走了
-kite contest|风筝比赛|hill,field,meadow,beach|flying kites|放风筝|the string of {name}'s kite snapped|{name}的风筝线断了
-swimming race|游泳比赛|swimming pool,lake|swimming|游泳|{name} swallowed some water and had to stop|\
-    {name}呛了一口水，只好停了下来
-baking contest|烘焙比赛|bakery,fair,market,village|baking|烤蛋糕|{name}'s cake came out of the oven flat and burned|\
-    {name}的蛋糕从烤箱里拿出来时又扁又焦
-dance contest|舞蹈比赛|school,music school,fair|dancing|跳舞|{name} slipped and fell in the middle of {his} dance|\
-    {name}跳着跳着脚下一滑，摔倒了
-pumpkin contest|南瓜比赛|farm,fair,village|growing pumpkins|种南瓜|\
-    a hungry goat took a big bite out of {name}'s pumpkin|一只饿坏了的山羊在{name}的南瓜上咬了一大口
-poem contest|诗歌比赛|school,library|writing poems|写诗|{name} was so nervous that {he} could not say a single word|\
-    {name}紧张得一个字也说不出来
-""")
+CONTESTS = _rows(_lexicon("contests"))
 
 # prize | 中文 | measure word
-PRIZES = _rows("""
-gold medal|金牌|枚
-shiny trophy|闪亮的奖杯|座
-blue ribbon|蓝色的丝带|条
-box of paints|颜料|盒
-golden star|金星星|颗
-basket of fruit|水果|篮
-little silver cup|小银杯|个
-apple pie|苹果派|个
-fairy tale book|童话书|本
-jar of honey|蜂蜜|罐
-toy rocket|玩具火箭|个
-giant chocolate egg|巨大的巧克力蛋|个
-""")
+PRIZES = _rows(_lexicon("prizes"))
 
 
 def _contest(w: _Writer, happy: bool) -> None:
@@ -2085,25 +1200,7 @@ def _contest(w: _Writer, happy: bool) -> None:
 
 
 # skill | 中文 | places | what went wrong the first time | 第一次出了什么错
-SKILLS = _rows("""
-ride a bike|骑自行车|park,playground|{he} wobbled and fell over|{he}摇摇晃晃地摔倒了
-swim|游泳|swimming pool,lake|{he} sank and swallowed some water|{he}沉了下去，还呛了一口水
-skate|滑冰|ice rink|{his} feet slipped, and {he} sat down hard on the ice|{he}脚下一滑，一屁股坐在了冰上
-climb a tree|爬树|park,forest,orchard,garden|{he} slid back down to the ground|{he}又滑回了地上
-fly a kite|放风筝|hill,field,meadow|the kite crashed into the grass|风筝一头栽进了草丛里
-bake bread|烤面包|bakery|the bread came out as hard as a rock|面包烤得像石头一样硬
-play the piano|弹钢琴|music school|{his} fingers got all mixed up|{he}的手指全乱了套
-catch a fish|钓鱼|lake,river,pond,harbor|the fish ate the worm and swam away|鱼吃掉了鱼饵，游走了
-row a boat|划船|lake,river|the boat only went round and round in circles|小船只在原地打转
-juggle three balls|抛接三个球|circus,park|all the balls fell on the ground|球全都掉在了地上
-do a cartwheel|做侧手翻|park,playground,meadow|{he} landed in a heap on the grass|{he}摔在草地上，滚成了一团
-whistle|吹口哨|park,village,field,farm|only air came out|只吹出了一点气
-draw a horse|画马|school,farm,library|the horse looked like a potato|画出来的马像个土豆
-play the violin|拉小提琴|music school|the violin squeaked like a mouse|小提琴发出了老鼠一样的吱吱声
-dive|跳水|swimming pool,lake|{he} landed flat on {his} tummy with a big splash|{he}肚子先着水，溅起了好大的水花
-fold paper planes|折纸飞机|park,school,hill|the plane flew straight into the ground|纸飞机一头栽到了地上
-knit a scarf|织围巾|village,garden|the wool got into a terrible tangle|毛线缠成了一团乱麻
-""")
+SKILLS = _rows(_lexicon("skills"))
 
 
 def _skill(w: _Writer, happy: bool) -> None:
