@@ -8,8 +8,8 @@ from dataclasses import asdict
 import pytest
 
 from llama_course import corpus
+from llama_course.corpus import lexicon
 
-SAMPLE = corpus.generate_stories(3000, seed=7)
 SENTENCE_END = re.compile(r'(?<=[.!?])"?\s+(?=["A-Z])')
 A_AN_EXCEPTIONS = {"unicorn", "ukulele", "one", "useful", "uniform", "european", "honest", "hour", "honor"}
 
@@ -19,14 +19,20 @@ def sentences(text):
 
 
 @pytest.fixture(scope="module")
+def sample():
+    """3000 stories, generated once for the tests that read them (not at import time)."""
+    return corpus.generate_stories(3000, seed=7)
+
+
+@pytest.fixture(scope="module")
 def default_corpus(tmp_path_factory):
     return corpus.load_corpus(cache_dir=tmp_path_factory.mktemp("cache"))
 
 
-def test_same_seed_same_stories_and_other_seed_differs():
+def test_same_seed_same_stories_and_other_seed_differs(sample):
     again = corpus.generate_stories(3000, seed=7)
-    assert again == SAMPLE
-    assert corpus.generate_stories(50, seed=8) != SAMPLE[:50]
+    assert again == sample
+    assert corpus.generate_stories(50, seed=8) != sample[:50]
     assert corpus.generate_story(random.Random(3), 0) == corpus.generate_story(random.Random(3), 0)
 
 
@@ -55,8 +61,8 @@ def test_default_corpus_size_and_vocabulary(default_corpus):
     assert stats["zh_distinct_chars"] > 1000
 
 
-def test_a_and_an_agree_with_the_next_word():
-    for story in SAMPLE:
+def test_a_and_an_agree_with_the_next_word(sample):
+    for story in sample:
         for article, word in re.findall(r"\b([Aa]n?) ([A-Za-z]+)", story.text):
             vowel_sound = word[0].lower() in "aeiou"
             if word.lower() in A_AN_EXCEPTIONS:
@@ -64,9 +70,9 @@ def test_a_and_an_agree_with_the_next_word():
             assert (article.lower() == "an") == vowel_sound, f"{article} {word!r} in story {story.id}: {story.text}"
 
 
-def test_main_character_pronouns_match_gender():
+def test_main_character_pronouns_match_gender(sample):
     checked = 0
-    for story in SAMPLE:
+    for story in sample:
         name = story.main_character
         first = sentences(story.text)[0]
         gender = re.search(r"\b(boy|girl)\b", first)
@@ -80,8 +86,8 @@ def test_main_character_pronouns_match_gender():
     assert checked > 1000
 
 
-def test_labels_and_answers_are_in_the_text():
-    for story in SAMPLE:
+def test_labels_and_answers_are_in_the_text(sample):
+    for story in sample:
         assert story.main_character in story.text
         assert f"the {story.place}" in story.text
         if story.lost_item is not None:
@@ -92,40 +98,40 @@ def test_labels_and_answers_are_in_the_text():
                 assert answer in text, f"{question} -> {answer!r} not in story {story.id}: {text}"
         for _, answer in story.qa:
             assert 1 <= len(answer.split()) <= 3, answer
-    assert {q for q, _ in SAMPLE[0].qa} >= {"Who is the story about?"}
+    assert {q for q, _ in sample[0].qa} >= {"Who is the story about?"}
 
 
-def test_the_ending_is_expressed_in_the_text():
-    happy_words = {row[0] for row in corpus.FEELINGS[True]}
-    sad_words = {row[0] for row in corpus.FEELINGS[False]}
-    for story in SAMPLE:
+def test_the_ending_is_expressed_in_the_text(sample):
+    happy_words = {row[0] for row in lexicon.FEELINGS[True]}
+    sad_words = {row[0] for row in lexicon.FEELINGS[False]}
+    for story in sample:
         feeling = dict(story.qa)[f"How did {story.main_character} feel at the end?"]
         assert feeling in (happy_words if story.happy_ending else sad_words)
         assert feeling in sentences(story.text)[-1] or feeling in sentences(story.text)[-2]
 
 
-def test_label_distribution():
-    happy = sum(story.happy_ending for story in SAMPLE) / len(SAMPLE)
+def test_label_distribution(sample):
+    happy = sum(story.happy_ending for story in sample) / len(sample)
     assert 0.6 < happy < 0.8
-    shapes = Counter(story.shape for story in SAMPLE)
+    shapes = Counter(story.shape for story in sample)
     assert set(shapes) == set(corpus.SHAPES) and len(corpus.SHAPES) >= 8
-    assert min(shapes.values()) > len(SAMPLE) / len(corpus.SHAPES) / 2
-    assert {s.happy_ending for s in SAMPLE if s.shape == "lost"} == {True, False}
-    assert len({s.main_character for s in SAMPLE}) > 100 and len({s.place for s in SAMPLE}) > 25
+    assert min(shapes.values()) > len(sample) / len(corpus.SHAPES) / 2
+    assert {s.happy_ending for s in sample if s.shape == "lost"} == {True, False}
+    assert len({s.main_character for s in sample}) > 100 and len({s.place for s in sample}) > 25
 
 
-def test_chinese_text_is_chinese():
-    for story in SAMPLE[:300]:
+def test_chinese_text_is_chinese(sample):
+    for story in sample[:300]:
         han = sum("\u4e00" <= c <= "\u9fff" for c in story.text_zh)
         assert han / len(story.text_zh) > 0.75, story.text_zh
         assert not re.search(r"[A-Za-z]", story.text_zh), story.text_zh
         assert story.text_zh.endswith(("。", "！", "”"))
 
 
-def test_stories_are_distinct():
-    assert len({s.text for s in SAMPLE}) == len(SAMPLE)
-    assert len({s.text_zh for s in SAMPLE}) == len(SAMPLE)
-    assert [s.id for s in SAMPLE] == list(range(len(SAMPLE)))
+def test_stories_are_distinct(sample):
+    assert len({s.text for s in sample}) == len(sample)
+    assert len({s.text_zh for s in sample}) == len(sample)
+    assert [s.id for s in sample] == list(range(len(sample)))
 
 
 def test_colliding_stories_are_generated_again(monkeypatch):
@@ -208,7 +214,7 @@ def offenders(stories, pattern, field="text"):
 
 
 def test_place_activities_suit_one_child_alone(stories):
-    for place in corpus.PLACES.values():
+    for place in lexicon.PLACES.values():
         for en, zh in place.activities:
             assert not re.search(r"\b(their|our|each other|together|held hands)\b", en), (place.en, en)
             assert not re.search("手拉着手|一起|互相", zh), (place.en, zh)
@@ -253,7 +259,7 @@ def test_in_the_end_is_said_once(stories):
 
 
 def test_other_children_are_introduced_before_they_act(stories):
-    names = {row[0] for row in corpus.NAMES}
+    names = {row[0] for row in lexicon.NAMES}
     bad = []
     for story in stories:
         for name in {n for n in re.findall(r"\b[A-Z][a-z]+\b", story.text) if n in names} - {story.main_character}:
@@ -272,7 +278,7 @@ def test_no_daytime_scene_in_the_evening(stories):
 def test_chinese_word_choices(stories):
     assert not offenders(stories, "吃了[^，。]*(?:豆浆|牛奶)", "text_zh")  # 喝 for drinks
     assert not offenders(stories, "觉得很感激|怀着.*心情", "text_zh")
-    nouns = "|".join(zh for _, zh, _, _ in corpus.OBJECTS if len(zh) > 1)
+    nouns = "|".join(zh for _, zh, _, _ in lexicon.OBJECTS if len(zh) > 1)
     assert not offenders(stories, f"[红蓝绿黄白黑](?:{nouns})", "text_zh")  # 黄色的玩具船, not 黄玩具船
 
 
@@ -283,7 +289,7 @@ def test_quarrels_say_the_same_in_both_languages(stories):
 
 
 def test_questions_name_the_same_people_in_both_languages(stories):
-    names = sorted(((en, zh) for en, zh, _ in corpus.NAMES), key=lambda pair: -len(pair[1]))
+    names = sorted(((en, zh) for en, zh, _ in lexicon.NAMES), key=lambda pair: -len(pair[1]))
     english_names = {en for en, _ in names}
     for story in stories:
         for (question, _), (question_zh, _) in zip(story.qa, story.qa_zh, strict=True):
