@@ -9,12 +9,12 @@ from llama_course import (
     LlamaConfig,
     RMSNorm,
     apply_rope,
-    attention,
     causal_mask,
     count_params,
     flops_per_token,
     precompute_rope,
 )
+from llama_course.attention import attention
 
 
 def small_config(**changes):
@@ -169,3 +169,11 @@ def test_bad_targets_and_cache_overflow(model):
         model(torch.zeros(2, 1, dtype=torch.long), cache=cache)
     with pytest.raises(TypeError, match="LlamaConfig"):
         Llama({"dim": 8})
+
+
+def test_submodules_are_not_shadowed_by_the_packages_exports():
+    import inspect
+
+    import llama_course.attention as attention_module
+
+    assert inspect.ismodule(attention_module), "llama_course.attention must stay the module (monkeypatching it works)"

@@ -10,7 +10,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
-from llama_course import Llama, LlamaConfig, attention, causal_mask, rope_frequencies, viz
+from llama_course import Llama, LlamaConfig, causal_mask, rope_frequencies, viz
+from llama_course.attention import attention
 from llama_course.tokenizer import CharTokenizer, course_tokenizer
 
 matplotlib.use("Agg")
