@@ -172,10 +172,11 @@ class BytePairTokenizer:
     def train(cls, text: str | Iterable[str], vocab_size: int, verbose: bool = False) -> BytePairTokenizer:
         """Learn ``vocab_size - 256`` merges from ``text`` (fewer if every chunk becomes a single token).
 
-        This is the loop "count pairs, merge the best one, repeat" built from :func:`pair_counts`,
-        :func:`best_pair` and :func:`merge`, done incrementally: the unique chunks are counted once, and each
-        merge updates only the counts it changes. The merges are exactly those of the plain loop, but 1000 of
-        them on a megabyte of text take seconds instead of ten minutes.
+        It learns what the plain loop "count pairs (:func:`pair_counts`), merge the best one (:func:`best_pair`,
+        :func:`merge`), repeat" learns, but with a separate incremental trainer (``_learn_merges``): the unique
+        chunks are counted once, a heap keeps the pair counts, and each merge updates only the counts it changes.
+        A test checks that its merges are exactly those of the plain loop; 1000 of them on a megabyte of text take
+        seconds instead of ten minutes.
         """
         texts = [text] if isinstance(text, str) else list(text)
         if not all(isinstance(t, str) for t in texts):
