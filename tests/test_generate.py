@@ -41,7 +41,6 @@ def test_greedy_equals_transformers_generate(n_kv_heads):
     reference = theirs.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=60, do_sample=False,
                                 eos_token_id=None, pad_token_id=0)
     assert generate(ours, prompt[0], 60, temperature=0) == reference[0, 6:].tolist()
-    assert transformers.__version__  # the reference really ran
 
 
 def test_batch_of_prompts_equals_one_at_a_time(model):

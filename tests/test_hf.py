@@ -4,11 +4,11 @@ import json
 
 import pytest
 import torch
+import transformers  # a test dependency (the dev extra): parity is the point, so it is never skipped
 
 from llama_course import Llama, LlamaConfig, RopeScaling
 from llama_course.hf import config_from_hf, config_to_hf, from_hf, load_hf_checkpoint, save_hf_checkpoint, to_hf
 
-transformers = pytest.importorskip("transformers")
 ATOL = 1e-5
 
 CASES = {
