@@ -136,6 +136,7 @@ def test_bad_prompts_get_clear_errors(model):
         list(stream(model, CharTokenizer.from_text("ab"), [1, 2]))
 
 
+@pytest.mark.slow
 def test_compiled_decoding_gives_the_same_tokens(model):
     prompts = [[1, 7, 9], [1, 3, 4]]
     assert generate(model, prompts, 25, temperature=0, compile=True) == generate(model, prompts, 25, temperature=0)

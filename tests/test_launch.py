@@ -85,6 +85,7 @@ def test_info_reports_only_what_the_course_needs(capsys):
     assert "nbval" not in out and "jupyterlab" in out and "missing" not in out
 
 
+@pytest.mark.slow
 def test_llama_course_opens_the_course_in_a_real_jupyterlab(tmp_path):
     """The README's command, end to end: the workspace is made and served, and the printed address works."""
     env = {**os.environ, "LLAMA_COURSE_WORKSPACE": str(tmp_path / "work"), "BROWSER": "", "DISPLAY": ""}

@@ -153,6 +153,7 @@ def pretrain(out, *options, processes=1):
     return done.stdout
 
 
+@pytest.mark.slow
 def test_torchrun_with_two_processes_matches_one_process_accumulating(tmp_path):
     """DDP averages the gradients of 2 processes' batches: the same step as one process with 2 micro-batches."""
     out = pretrain(tmp_path / "ddp", "--batch-size", "2", processes=2)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = ("llama_course", "assets", "notebooks", "pyproject.toml", "README.md", "LICENSE", "LICENSE-CONTENT")
 
