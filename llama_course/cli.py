@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import random
 import subprocess
 import sys
@@ -42,6 +43,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if launch.url:
         print(f"no web browser here: when JupyterLab has started, open this address in a browser:\n  {launch.url}",
               flush=True)
+    if os.name == "posix":  # llama-course becomes JupyterLab: Ctrl-C or a kill reaches it, nothing is left behind
+        os.chdir(folder)
+        os.execve(launch.command[0], launch.command, launch.env)
     return subprocess.call(launch.command, cwd=folder, env=launch.env)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -91,7 +92,7 @@ def test_llama_course_opens_the_course_in_a_real_jupyterlab(tmp_path):
     env = {**os.environ, "LLAMA_COURSE_WORKSPACE": str(tmp_path / "work"), "BROWSER": "", "DISPLAY": ""}
     env.pop("JUPYTER_TOKEN", None)
     server = subprocess.Popen([sys.executable, "-m", "llama_course", "--no-browser"], cwd=tmp_path, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         lines = []
         while not lines or "token=" not in lines[-1]:  # the notices, then the address
@@ -108,6 +109,10 @@ def test_llama_course_opens_the_course_in_a_real_jupyterlab(tmp_path):
                 time.sleep(0.5)
         assert page.status == 200
         assert (tmp_path / "work" / launch.FIRST_NOTEBOOK).is_file()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    finally:  # llama-course and the JupyterLab it started, as Ctrl-C in a terminal would stop both
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
