@@ -202,6 +202,25 @@ def count_params(config: LlamaConfig, embeddings: bool = True) -> int:
     return total if embeddings else total - c.vocab_size * c.dim
 
 
+def weight_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every weight of a model with this config (the tied head left out), from the
+    config alone: a weight file can be checked against it before anything is allocated."""
+    c = config
+    q, kv = c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
+    per_layer = {
+        "attention.wq.weight": (q, c.dim), "attention.wk.weight": (kv, c.dim), "attention.wv.weight": (kv, c.dim),
+        "attention.wo.weight": (c.dim, q), "feed_forward.w1.weight": (c.hidden_dim, c.dim),
+        "feed_forward.w2.weight": (c.dim, c.hidden_dim), "feed_forward.w3.weight": (c.hidden_dim, c.dim),
+        "attention_norm.weight": (c.dim,), "ffn_norm.weight": (c.dim,),
+    }
+    shapes = {"tok_embeddings.weight": (c.vocab_size, c.dim)}
+    shapes.update({f"layers.{i}.{name}": shape for i in range(c.n_layers) for name, shape in per_layer.items()})
+    shapes["norm.weight"] = (c.dim,)
+    if not c.tie_embeddings:
+        shapes["output.weight"] = (c.vocab_size, c.dim)
+    return shapes
+
+
 def flops_per_token(config: LlamaConfig, seq_len: int | None = None, training: bool = True) -> int:
     """Matmul FLOPs to process one token: ``2 N`` forward for the weights (embedding lookup excluded)
     plus ``4 * n_layers * seq_len * dim`` for the attention scores and weighted sum; training

@@ -8,6 +8,7 @@ import torch
 
 from llama_course.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from llama_course.config import LlamaConfig
+from llama_course.files import CourseError
 from llama_course.model import Llama
 from llama_course.tokenizer import CharTokenizer, course_tokenizer
 
@@ -95,7 +96,7 @@ def test_clear_errors(tmp_path):
     (tmp_path / "notes" / "todo.txt").write_text("mine")
     with pytest.raises(FileNotFoundError, match="not a checkpoint"):
         load_checkpoint(tmp_path / "notes")
-    with pytest.raises(FileExistsError, match="not overwriting"):
+    with pytest.raises(CourseError, match="not part of a course checkpoint"):
         save_checkpoint(tmp_path / "notes", small())
     assert (tmp_path / "notes" / "todo.txt").read_text() == "mine"
     with pytest.raises(TypeError, match="Llama"):
