@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import save_file
 
 from .config import LlamaConfig
 from .files import (
@@ -25,6 +24,7 @@ from .files import (
     read_safetensors,
     replace_folder,
     safetensors_shapes,
+    write_safetensors,
 )
 from .model import Llama, weight_shapes
 from .tokenizer import CharTokenizer, Tokenizer
@@ -96,7 +96,7 @@ def write_checkpoint_files(folder: Path, model: Llama, tokenizer=None, optimizer
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if model.config.tie_embeddings:
         del weights["output.weight"]  # the same tensor as the embeddings: stored once
-    save_file(weights, folder / MODEL_FILE, metadata={"format": "pt"})
+    write_safetensors(weights, folder / MODEL_FILE, metadata={"format": "pt"})
     (folder / CONFIG_FILE).write_text(model.config.to_json(), encoding="utf-8")
     if tokenizer is not None:
         kind = "char" if isinstance(tokenizer, CharTokenizer) else "sentencepiece"
@@ -109,7 +109,7 @@ def write_checkpoint_files(folder: Path, model: Llama, tokenizer=None, optimizer
             for index, param_state in saved["state"].items()
             for key, value in param_state.items()
         }
-        save_file(tensors, folder / OPTIMIZER_FILE)
+        write_safetensors(tensors, folder / OPTIMIZER_FILE)
         state["optimizer"] = {"param_groups": saved["param_groups"]}
     (folder / STATE_FILE).write_text(_state_json(state), encoding="utf-8")
 
@@ -140,6 +140,15 @@ def find_checkpoint(path: str | Path) -> Path:
     if folder.is_dir():
         raise FileNotFoundError(f"{folder} is not a checkpoint: it has no {MODEL_FILE}")
     raise FileNotFoundError(f"no checkpoint at {folder}")
+
+
+def has_checkpoint(path: str | Path) -> bool:
+    """Whether :func:`find_checkpoint` finds a checkpoint at ``path``."""
+    try:
+        find_checkpoint(path)
+    except FileNotFoundError:
+        return False
+    return True
 
 
 def read_state(folder: Path) -> dict[str, Any]:

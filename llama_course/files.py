@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 
 class CourseError(ValueError):
@@ -79,6 +80,15 @@ def read_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.T
             return {key: f.get_tensor(key) for key in f.keys()}
     except SafetensorError as e:
         raise CourseError(f"{path} is not a readable safetensors file ({e}); it may be cut short or damaged") from None
+
+
+def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path,
+                      metadata: dict[str, str] | None = None) -> None:
+    """``safetensors.torch.save_file``, with a failed write (a full disk...) reported as an ``OSError`` naming it."""
+    try:
+        save_file(tensors, path, metadata=metadata)
+    except SafetensorError as e:
+        raise OSError(f"could not write {path} ({str(e).rsplit(': ', 1)[-1]}): is the disk full?") from None
 
 
 def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:

@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import save_file
 from torch import nn
 from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .corpus import SHAPES, Story
-from .files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder
+from .files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
 from .generate import generate
 from .lora import load_adapters, lora_layers, save_adapters
 from .model import Llama
@@ -393,7 +392,7 @@ def save_finetuned(folder: str | Path, model: Llama | LlamaClassifier, tokenizer
         else:
             write_checkpoint_files(tmp, backbone, tokenizer, state={"finetune": info})
             if head:
-                save_file(head, tmp / HEAD_FILE)
+                write_safetensors(head, tmp / HEAD_FILE)
         (tmp / FINETUNE_FILE).write_text(text, encoding="utf-8")
 
     return replace_folder(check_finetune_out(folder, info["lora"]), write)

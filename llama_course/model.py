@@ -141,8 +141,8 @@ class Llama(nn.Module):
         if tokens.dim() != 2:
             hint = " (for one sequence use tokens[None])" if tokens.dim() == 1 else ""
             raise ValueError(f"tokens must have shape (batch, seq_len), got {tuple(tokens.shape)}{hint}")
-        if tokens.size(1) == 0:
-            raise ValueError("tokens is empty: give at least one token per sequence")
+        if tokens.size(0) == 0 or tokens.size(1) == 0:
+            raise ValueError(f"tokens {tuple(tokens.shape)} is empty: give at least one sequence of at least one token")
         limit = self.config.max_seq_len if cache is None else cache.max_seq_len
         if start + tokens.size(1) > limit:
             where = f"{start} cached + {tokens.size(1)} new" if cache is not None else f"{tokens.size(1)}"

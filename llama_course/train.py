@@ -26,7 +26,7 @@ from .checkpoint import (
     OPTIMIZER_FILE,
     STATE_FILE,
     check_checkpoint_out,
-    find_checkpoint,
+    has_checkpoint,
     load_checkpoint,
     save_checkpoint,
 )
@@ -181,7 +181,7 @@ def train(
     dtype = autocast_dtype(device, config.precision)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     history, start = History(), 0
-    if resume and checkpoint is not None and _has_checkpoint(checkpoint):
+    if resume and checkpoint is not None and has_checkpoint(checkpoint):
         history, start = _resume(model, optimizer, scaler, checkpoint)
     net = DistributedDataParallel(model) if world > 1 else model
     if config.compile:
@@ -242,19 +242,11 @@ def train(
     except KeyboardInterrupt:
         history.interrupted = True
         if rank == 0:
-            where = f"; the last checkpoint is in {checkpoint}" if checkpoint and _has_checkpoint(checkpoint) else ""
+            where = f"; the last checkpoint is in {checkpoint}" if checkpoint and has_checkpoint(checkpoint) else ""
             print(f"interrupted after {len(history.step)} steps: the model keeps its weights{where}")
     finally:
         bar.close()
     return history
-
-
-def _has_checkpoint(path: str | Path) -> bool:
-    try:
-        find_checkpoint(path)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def _resume(model: Llama, optimizer: torch.optim.Optimizer, scaler, path: str | Path) -> tuple[History, int]:
