@@ -116,7 +116,7 @@ def _read_limited(url: str, response: http.client.HTTPResponse, deadline: float,
     ``deadline`` passes (a server that trickles a byte at a time never times out a single read)."""
     size = response.headers.get("Content-Length", "")
     if size.isdigit() and int(size) > max_bytes:
-        raise CourseError(f"{url} is {int(size):,} bytes, more than the download limit of {max_bytes:,}; "
+        raise CourseError(f"{url} is {int(size):,} bytes, more than the download limit of {max_bytes:,} bytes; "
                           "pass max_bytes=... (--max-download-mb) to allow it, or download it yourself")
     pieces, got = [], 0
     while piece := response.read1(CHUNK_BYTES):
