@@ -75,7 +75,7 @@ def test_a_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyboardInterrupt  # as if the learner pressed stop in the middle of a save
 
-    monkeypatch.setattr(checkpoint_module, "save_file", broken)
+    monkeypatch.setattr(checkpoint_module, "write_safetensors", broken)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, small(dim=64))
     assert load_checkpoint(path).model.config == first.config
