@@ -3,13 +3,14 @@ of each; a folder the course did not write is never replaced; a broken file is r
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import json
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,22 @@ class CourseError(ValueError):
     it as one line."""
 
 
+class SaveError(OSError):
+    """A save that could not be written (a full disk...), named by what was being saved; the old file is kept."""
+
+
+@contextlib.contextmanager
+def _saving(target: Path) -> Iterator[None]:
+    """Report an ``OSError`` while writing ``target`` as one :class:`SaveError` naming it (once, when nested)."""
+    try:
+        yield
+    except SaveError:
+        raise
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise SaveError(f"could not save {target}: {reason}; is the disk full? (the old one is kept)") from None
+
+
 def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``target``, then move it into place.
 
@@ -34,7 +51,8 @@ def atomic_write(target: str | Path, write: Callable[[str], object]) -> Path:
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes the file private; give it the usual permissions
     try:
-        write(tmp)
+        with _saving(target):
+            write(tmp)
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
@@ -84,11 +102,11 @@ def read_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.T
 
 def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path,
                       metadata: dict[str, str] | None = None) -> None:
-    """``safetensors.torch.save_file``, with a failed write (a full disk...) reported as an ``OSError`` naming it."""
+    """``safetensors.torch.save_file``, with a failed write (a full disk...) reported as an ``OSError``."""
     try:
         save_file(tensors, path, metadata=metadata)
-    except SafetensorError as e:
-        raise OSError(f"could not write {path} ({str(e).rsplit(': ', 1)[-1]}): is the disk full?") from None
+    except SafetensorError as e:  # "Error while serializing: I/O error: File too large (os error 27)"
+        raise OSError(str(e).rsplit(": ", 1)[-1]) from None
 
 
 def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
@@ -152,7 +170,8 @@ def replace_folder(target: str | Path, write: Callable[[Path], object]) -> Path:
     remove_stale_temps(target)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
     try:
-        write(tmp)
+        with _saving(target):
+            write(tmp)
         for file in tmp.iterdir():
             os.chmod(file, 0o666 & ~_umask())  # mkdtemp and safetensors make things private
         os.chmod(tmp, 0o777 & ~_umask())

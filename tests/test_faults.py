@@ -334,7 +334,7 @@ def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(run, tmp_path, st
     before = snapshot(folder)
     result = cli("pretrain", "--resume", "--text", str(story), "--tokenizer", "char", "--steps", "3",
                  "--out", str(folder), *TINY, tmp_path=tmp_path, limit_file_bytes=4096)
-    refused(result, "could not write", "disk full")
+    refused(result, "could not save", str(folder), "disk full")
     assert snapshot(folder) == before and load_checkpoint(folder).state["step"] == 2
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
