@@ -8,7 +8,7 @@ import math
 import random
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -32,7 +32,7 @@ def find_notebooks(folder: str | None = None) -> Path:
     )
 
 
-def whole(minimum: int):
+def whole(minimum: int) -> Callable[[str], int]:
     """An argparse type: a whole number >= ``minimum`` (a bad value is reported by argparse, naming the option)."""
     def parse(text: str) -> int:
         try:
@@ -522,9 +522,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args, args.argv = extra, argv[1:]
+    # The library's own errors, said plainly in one line: CourseError (a ValueError) for bad input or a broken
+    # file, SaveError (an OSError) for a save that could not be written, and the checks' ValueError/TypeError.
     try:
         return args.func(args)
-    except (OSError, ValueError, TypeError) as e:  # a learner's mistake (a missing file...): say it plainly
+    except (OSError, ValueError, TypeError) as e:
         raise SystemExit(f"llama-course {args.command}: {e}") from None
 
 
