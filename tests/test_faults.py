@@ -10,7 +10,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -58,7 +57,9 @@ def cli(*args: str, tmp_path: Path, limit_file_bytes: int | None = None) -> subp
     """Run ``llama-course ARGS`` as a learner would, in a fresh process."""
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "LLAMA_COURSE_CACHE": str(tmp_path / "c")}
 
-    def limit_files() -> None:  # a full disk: writes past this size fail with an OSError
+    def limit_files() -> None:  # a full disk: writes past this size fail with an OSError (POSIX only)
+        import resource
+
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_bytes, limit_file_bytes))
 
