@@ -8,19 +8,25 @@ interrupt leaves either the old checkpoint or the new one, never a mixture. Load
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from .config import LlamaConfig
-from .files import atomic_write
-from .model import Llama
+from .files import (
+    CourseError,
+    atomic_write,
+    check_replaceable,
+    old_copy,
+    read_json,
+    read_safetensors,
+    replace_folder,
+    safetensors_shapes,
+    write_safetensors,
+)
+from .model import Llama, weight_shapes
 from .paths import course_path
 from .tokenizer import CharTokenizer, Tokenizer
 
@@ -31,6 +37,7 @@ MODEL_FILE, CONFIG_FILE, OPTIMIZER_FILE, STATE_FILE = (
     "model.safetensors", "config.json", "optimizer.safetensors", "trainer.json"
 )
 TOKENIZER_FILES = {"sentencepiece": "tokenizer.model", "char": "tokenizer.json"}
+CHECKPOINT_FILES = frozenset({MODEL_FILE, CONFIG_FILE, OPTIMIZER_FILE, STATE_FILE, *TOKENIZER_FILES.values()})
 
 
 @dataclass
@@ -47,13 +54,16 @@ class Checkpoint:
         file = self.path / OPTIMIZER_FILE
         if not file.is_file() or "optimizer" not in self.state:
             return None
-        tensors = load_file(file)
-        saved = self.state["optimizer"]
+        groups = self.state["optimizer"].get("param_groups") if isinstance(self.state["optimizer"], dict) else None
+        if not isinstance(groups, list) or not all(isinstance(g, dict) and "params" in g for g in groups):
+            raise CourseError(f"{self.path / STATE_FILE}: 'optimizer' should hold the optimizer's param_groups")
         state: dict[int, dict[str, torch.Tensor]] = {}
-        for name, tensor in tensors.items():
-            index, key = name.split(".", 1)
+        for name, tensor in read_safetensors(file).items():
+            index, _, key = name.partition(".")
+            if not index.isdigit() or not key:
+                raise CourseError(f"{file} is not an optimizer file written by the course (tensor {name!r})")
             state.setdefault(int(index), {})[key] = tensor
-        groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in saved["param_groups"]]
+        groups = [{**g, "betas": tuple(g["betas"])} if "betas" in g else g for g in groups]
         return {"state": state, "param_groups": groups}
 
 
@@ -64,26 +74,30 @@ def save_checkpoint(
     optimizer: torch.optim.Optimizer | None = None,
     state: dict[str, Any] | None = None,
 ) -> Path:
-    """Write ``model`` (and the tokenizer, optimizer and JSON-able ``state`` when given) to the folder ``path``."""
+    """Write ``model`` (and the tokenizer, optimizer and JSON-able ``state`` when given) to the folder ``path``.
+
+    Only a folder that is absent, empty or an earlier checkpoint is replaced (see :func:`check_checkpoint_out`).
+    """
     if not isinstance(model, Llama):
         raise TypeError(f"save_checkpoint saves a llama_course Llama, got {type(model).__name__}")
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"))
-    try:
-        os.chmod(tmp, 0o777 & ~_umask())
-        _write_folder(tmp, model, tokenizer, optimizer, dict(state or {}))
-        _swap_in(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target
+    target = check_checkpoint_out(path)
+    return replace_folder(target, lambda tmp: write_checkpoint_files(tmp, model, tokenizer, optimizer, state))
 
 
-def _write_folder(folder: Path, model: Llama, tokenizer, optimizer, state: dict[str, Any]) -> None:
+def check_checkpoint_out(path: str | Path) -> Path:
+    """Refuse a checkpoint folder that holds anything but an earlier checkpoint (a Hugging Face folder, a
+    fine-tuning run, a learner's own files), or that cannot be written: call it before training starts."""
+    return check_replaceable(path, CHECKPOINT_FILES, STATE_FILE, "course checkpoint")
+
+
+def write_checkpoint_files(folder: Path, model: Llama, tokenizer=None, optimizer=None,
+                           state: dict[str, Any] | None = None) -> None:
+    """The files of a checkpoint, written into the (new, empty) ``folder``."""
+    state = dict(state or {})
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     if model.config.tie_embeddings:
         del weights["output.weight"]  # the same tensor as the embeddings: stored once
-    save_file(weights, folder / MODEL_FILE, metadata={"format": "pt"})
+    write_safetensors(weights, folder / MODEL_FILE, metadata={"format": "pt"})
     (folder / CONFIG_FILE).write_text(model.config.to_json(), encoding="utf-8")
     if tokenizer is not None:
         kind = "char" if isinstance(tokenizer, CharTokenizer) else "sentencepiece"
@@ -96,36 +110,16 @@ def _write_folder(folder: Path, model: Llama, tokenizer, optimizer, state: dict[
             for index, param_state in saved["state"].items()
             for key, value in param_state.items()
         }
-        save_file(tensors, folder / OPTIMIZER_FILE)
+        write_safetensors(tensors, folder / OPTIMIZER_FILE)
         state["optimizer"] = {"param_groups": saved["param_groups"]}
     (folder / STATE_FILE).write_text(_state_json(state), encoding="utf-8")
-    for file in folder.iterdir():
-        os.chmod(file, 0o666 & ~_umask())  # safetensors makes its files private
-
-
-def _swap_in(new: Path, target: Path) -> None:
-    """Put the folder ``new`` at ``target``; an existing ``target`` is kept aside until the new one is in place."""
-    old = target.with_name(f".{target.name}.old")
-    if target.exists():
-        if not (target / MODEL_FILE).is_file():
-            raise FileExistsError(f"{target} exists and is not a checkpoint folder: not overwriting it")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-    os.replace(new, target)
-    shutil.rmtree(old, ignore_errors=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def update_state(path: str | Path, **fields: Any) -> None:
     """Add or replace fields of a checkpoint's training state (its JSON file), atomically."""
     folder = find_checkpoint(path)
     file = folder / STATE_FILE
-    state = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+    state = read_state(folder)
     state.update(fields)
     atomic_write(file, lambda tmp: Path(tmp).write_text(_state_json(state), encoding="utf-8"))
 
@@ -141,7 +135,7 @@ def find_checkpoint(path: str | Path) -> Path:
     folder = Path(path)
     if (folder / MODEL_FILE).is_file():
         return folder
-    old = folder.with_name(f".{folder.name}.old")
+    old = old_copy(folder)
     if not folder.exists() and (old / MODEL_FILE).is_file():
         return old
     if folder.is_dir():
@@ -149,11 +143,65 @@ def find_checkpoint(path: str | Path) -> Path:
     raise FileNotFoundError(f"no checkpoint at {folder}")
 
 
+def has_checkpoint(path: str | Path) -> bool:
+    """Whether :func:`find_checkpoint` finds a checkpoint at ``path``."""
+    try:
+        find_checkpoint(path)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def read_state(folder: Path) -> dict[str, Any]:
+    """The training state saved in ``folder`` ({} if none); anything but a JSON object is a clear error."""
+    file = folder / STATE_FILE
+    state = read_json(file, "training state") if file.is_file() else {}
+    if not isinstance(state, dict):
+        raise CourseError(f"{file} should hold a JSON object of training state, got {type(state).__name__}")
+    return state
+
+
+def read_config(file: Path) -> LlamaConfig:
+    """The model config in ``file``; a missing, broken or impossible one is a clear error naming the file."""
+    if not file.is_file():
+        raise FileNotFoundError(f"{file} is missing: a checkpoint needs its model config")
+    try:
+        return LlamaConfig.from_dict(read_json(file, "model config"))
+    except CourseError:
+        raise
+    except (TypeError, ValueError) as e:
+        raise CourseError(f"{file}: {e}") from None
+
+
+def check_weights(file: Path, config: LlamaConfig) -> None:
+    """Compare the tensors in the weight ``file`` (its header only) with the shapes ``config`` implies."""
+    found = safetensors_shapes(file)
+    expected = weight_shapes(config)
+    if len(found) != len(expected):
+        raise CourseError(f"{file} holds {len(found)} tensors but its config describes a model with "
+                          f"{len(expected)}: the weights and the config belong to different models")
+    for name, shape in expected.items():
+        if found.get(name) != shape:
+            got = "missing" if name not in found else f"{found[name]}"
+            raise CourseError(f"{file} does not fit its config: {name} is {got} in the file but {shape} in the config")
+
+
+def _check_finite(file: Path, weights: dict[str, torch.Tensor]) -> None:
+    for name, tensor in weights.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CourseError(f"{file} holds NaN or infinite values in {name}: the weights are broken "
+                              "(a training run that diverged?); use an earlier checkpoint")
+
+
 def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Checkpoint:
-    """Read a folder written by :func:`save_checkpoint`; the model comes back in eval mode on ``device``."""
+    """Read a folder written by :func:`save_checkpoint`; the model comes back in eval mode on ``device``.
+
+    The config and the weight file's shapes are checked before anything is allocated."""
     folder = find_checkpoint(path)
-    config = LlamaConfig.from_json(folder / CONFIG_FILE)
-    weights = load_file(folder / MODEL_FILE, device=str(device))
+    config = read_config(folder / CONFIG_FILE)
+    check_weights(folder / MODEL_FILE, config)
+    weights = read_safetensors(folder / MODEL_FILE, device=str(device))
+    _check_finite(folder / MODEL_FILE, weights)
     with torch.device("meta"):
         model = Llama(config)  # weights come from the file: skip the random init
     if config.tie_embeddings:
@@ -162,15 +210,18 @@ def load_checkpoint(path: str | Path, device: torch.device | str = "cpu") -> Che
     if config.tie_embeddings:
         model.output.weight = model.tok_embeddings.weight
     model.init_rope(device)
-    state_file = folder / STATE_FILE
-    state = json.loads(state_file.read_text(encoding="utf-8")) if state_file.is_file() else {}
-    tokenizer = None
+    state = read_state(folder)
+    return Checkpoint(model=model.eval(), tokenizer=_read_tokenizer(folder, state), state=state, path=folder)
+
+
+def _read_tokenizer(folder: Path, state: dict[str, Any]) -> Tokenizer | CharTokenizer | None:
     kind = state.get("tokenizer")
-    if kind == "sentencepiece":
-        tokenizer = Tokenizer.load(folder / TOKENIZER_FILES[kind])
-    elif kind == "char":
-        tokenizer = CharTokenizer.load(folder / TOKENIZER_FILES[kind])
-    return Checkpoint(model=model.eval(), tokenizer=tokenizer, state=state, path=folder)
+    if kind is None:
+        return None
+    if kind not in TOKENIZER_FILES:
+        raise CourseError(f"{folder / STATE_FILE}: 'tokenizer' must be one of {sorted(TOKENIZER_FILES)}, got {kind!r}")
+    reader = Tokenizer if kind == "sentencepiece" else CharTokenizer
+    return reader.load(folder / TOKENIZER_FILES[kind])
 
 
 def course_model(device: torch.device | str = "cpu") -> Checkpoint:

@@ -4,19 +4,76 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import math
 import os
 import random
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
 
 from .config import PRESETS, LlamaConfig
 from .corpus import DEFAULT_STORIES
+from .files import CourseError
 from .model import count_params, flops_per_token
 from .tokenizer import COURSE_TOKENIZER
+
+
+def whole(minimum: int) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum`` (a bad value is reported by argparse, naming the option)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a whole number >= {minimum}, got {text!r}")
+        return value
+    return parse
+
+
+def finite(text: str) -> float:
+    """An argparse type: a finite number (not nan or inf)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    return value
+
+
+INSTRUCT_TASKS = ("qa_en", "qa_zh", "translate")  # the kinds of example finetune.story_examples makes
+
+
+def instruct_tasks(text: str) -> list[str]:
+    """An argparse type: a comma-separated list of instruction kinds."""
+    tasks = [t.strip() for t in text.split(",") if t.strip()]
+    unknown = [t for t in tasks if t not in INSTRUCT_TASKS]
+    if unknown or not tasks:
+        raise argparse.ArgumentTypeError(f"expected some of {','.join(INSTRUCT_TASKS)}, got {text!r}")
+    return tasks
+
+
+def pick_device(name: str | None) -> torch.device:
+    """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
+    from .course import default_device
+
+    if name is None:
+        return default_device()
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise CourseError(f"--device {name}: expected cpu, cuda, cuda:N or mps") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, False):
+        raise CourseError(f"--device {name}: {device.type} is not available on this machine; "
+                          f"available: {', '.join(k for k, v in available.items() if v)}")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise CourseError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
@@ -136,18 +193,37 @@ def _init_distributed(requested: str | None = None) -> tuple[int, torch.device |
     return dist.get_rank(), device
 
 
+def _resumed_tokenizer(args: argparse.Namespace, say):
+    """With ``--resume`` and a checkpoint in ``--out``: the tokenizer saved in it, which the weights were trained
+    with (a new one would give the old weights new token meanings). None when there is nothing to resume."""
+    from .checkpoint import has_checkpoint, load_checkpoint
+
+    if not args.resume:
+        return None
+    if not has_checkpoint(args.out):
+        say(f"--resume: no checkpoint in {args.out} yet, so this is a fresh run")
+        return None
+    tokenizer = load_checkpoint(args.out).tokenizer
+    if tokenizer is None:
+        raise CourseError(f"--resume: {args.out} has no tokenizer saved with it, so its token ids mean nothing "
+                          "known; start a fresh run in another --out")
+    say(f"--resume: using the tokenizer saved in {args.out} ({len(tokenizer)} ids)")
+    return tokenizer
+
+
 def _pretrain_data(args: argparse.Namespace, say):
     """The tokenizer and the training/validation datasets the options ask for, and a line describing them."""
     from .data import story_datasets, text_datasets
     from .tokenizer import CharTokenizer, Tokenizer, course_tokenizer
 
+    resumed = _resumed_tokenizer(args, say)
     if args.text is None:
         from .corpus import load_corpus
 
         if args.tokenizer not in ("course", None):
             raise SystemExit("the embedded corpus uses the course tokenizer; --tokenizer is for --text")
         corpus = load_corpus(n_stories=args.stories, seed=args.seed)
-        tokenizer = course_tokenizer()
+        tokenizer = resumed or course_tokenizer()
         train_data, val_data = story_datasets(corpus, tokenizer, args.context, args.language)
         source = f"the course corpus ({len(corpus.train)} + {len(corpus.val)} stories, language {args.language})"
         languages = ("en", "zh") if args.language == "both" else ()
@@ -155,9 +231,11 @@ def _pretrain_data(args: argparse.Namespace, say):
         return tokenizer, train_data, {"all": val_data, **by_language}, source
     from .sources import load_text
 
-    text = load_text(args.text)
-    kind = args.tokenizer or "sentencepiece"
-    if kind == "char":
+    text = load_text(args.text, timeout_s=args.download_timeout, max_bytes=args.max_download_mb * 2**20)
+    kind = "saved" if resumed else args.tokenizer or "sentencepiece"
+    if resumed:
+        tokenizer = resumed
+    elif kind == "char":
         tokenizer = CharTokenizer.from_text(text)
     elif kind == "course":
         tokenizer = course_tokenizer()
@@ -206,10 +284,12 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Pretrain a model on the embedded stories or your own text; write a checkpoint folder."""
     import torch.distributed as dist
 
-    from .course import default_device, seed_everything
+    from .checkpoint import check_checkpoint_out
+    from .course import seed_everything
     from .model import Llama
     from .train import TrainConfig, autocast_dtype, train
 
+    check_checkpoint_out(args.out)  # before any work: a folder that cannot take the checkpoint is refused now
     rank, ddp_device = _init_distributed(args.device)
     say = print if rank == 0 else (lambda *a, **k: None)
     tokenizer, train_data, val_sets, source = _pretrain_data(args, say)
@@ -226,7 +306,7 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
         eval_every=args.eval_every, precision=args.precision,
         compile=args.compile, seed=args.seed,
     )
-    device = ddp_device or (torch.device(args.device) if args.device else default_device())
+    device = ddp_device or pick_device(args.device)
     seed_everything(args.seed)
     model = Llama(config).to(device)
     say(f"data: {source}: {len(train_data):,} training tokens, {len(val_data):,} validation tokens")
@@ -245,10 +325,9 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 def cmd_generate(args: argparse.Namespace) -> int:
     """Print a continuation of the prompt from a checkpoint, token by token as it is generated."""
     from .checkpoint import course_model, load_checkpoint
-    from .course import default_device
     from .generate import Sampling, stream
 
-    device = torch.device(args.device) if args.device else default_device()
+    device = pick_device(args.device)
     saved = load_checkpoint(args.checkpoint, device) if args.checkpoint else course_model(device)
     if saved.tokenizer is None:
         raise SystemExit(f"{saved.path} has no tokenizer saved with it, so its ids cannot be turned into text")
@@ -268,14 +347,12 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     from . import finetune as ft
     from .checkpoint import course_model, load_checkpoint
     from .corpus import load_corpus
-    from .course import default_device, seed_everything
+    from .course import seed_everything
     from .lora import apply_lora
     from .train import TrainConfig
 
-    out = Path(args.out)
-    if out.exists() and any(out.iterdir()) and not (out / ft.FINETUNE_FILE).is_file():
-        raise SystemExit(f"{out} exists and is not a fine-tuning run: choose another --out (nothing was changed)")
-    device = torch.device(args.device) if args.device else default_device()
+    out = ft.check_finetune_out(args.out, args.lora)  # before any work, not at the save
+    device = pick_device(args.device)
     seed_everything(args.seed)
     base = course_model(device) if args.checkpoint is None else load_checkpoint(args.checkpoint, device)
     model, tokenizer = base.model, base.tokenizer
@@ -375,9 +452,9 @@ def build_parser() -> argparse.ArgumentParser:
     tok = sub.add_parser("tokenizer", help="train the course tokenizer on the embedded corpus")
     tok.add_argument("--out", default=str(COURSE_TOKENIZER),
                      help="where to write the .model file (default: where the course reads its tokenizer)")
-    tok.add_argument("--vocab-size", type=int, default=4096)
-    tok.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
-    tok.add_argument("--seed", type=int, default=0)
+    tok.add_argument("--vocab-size", type=whole(8), default=4096)
+    tok.add_argument("--stories", type=whole(1), default=DEFAULT_STORIES, help="how many stories to generate")
+    tok.add_argument("--seed", type=whole(0), default=0)
     tok.set_defaults(func=cmd_tokenizer)
     pre = sub.add_parser("pretrain", help="pretrain a model on the embedded stories or your own text",
                          description="Pretrain a LLaMA. Several processes: torchrun --nproc-per-node N -m llama_course "
@@ -390,41 +467,46 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--text", help="your own text: a file, a folder of .txt/.md files, or a URL (default: the "
                       "embedded stories)")
     data.add_argument("--language", choices=("en", "zh", "both"), default="en", help="stories in (default: en)")
-    data.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate")
+    data.add_argument("--stories", type=whole(1), default=DEFAULT_STORIES, help="how many stories to generate")
     data.add_argument("--tokenizer", choices=("course", "sentencepiece", "char"),
                       help="for --text: train SentencePiece on it (default), characters, or the course tokenizer")
-    data.add_argument("--vocab-size", type=int, default=2048, help="SentencePiece vocabulary for --text")
+    data.add_argument("--vocab-size", type=whole(8), default=2048, help="SentencePiece vocabulary for --text")
+    data.add_argument("--download-timeout", type=finite, default=300.0,
+                      help="for a URL: seconds the whole download may take (default: 300)")
+    data.add_argument("--max-download-mb", type=whole(1), default=200,
+                      help="for a URL: the largest text to download, in MiB (default: 200)")
     model = pre.add_argument_group("model (the preset, with any of these changed)")
     model.add_argument("--preset", default="tiny", choices=sorted(PRESETS))
-    model.add_argument("--dim", type=int)
-    model.add_argument("--layers", type=int)
-    model.add_argument("--heads", type=int)
-    model.add_argument("--kv-heads", type=int)
+    model.add_argument("--dim", type=whole(1))
+    model.add_argument("--layers", type=whole(1))
+    model.add_argument("--heads", type=whole(1))
+    model.add_argument("--kv-heads", type=whole(1))
     run = pre.add_argument_group("training")
-    run.add_argument("--steps", type=int, default=1000)
-    run.add_argument("--batch-size", type=int, default=16)
-    run.add_argument("--grad-accum", type=int, default=1)
-    run.add_argument("--context", type=int, default=128, help="tokens per training window")
-    run.add_argument("--lr", type=float, default=3e-3, help="peak learning rate")
-    run.add_argument("--warmup", type=int, help="warmup steps (default: 10%% of the steps, at most 100)")
-    run.add_argument("--eval-every", type=int, default=100, help="steps between validation and checkpoints")
+    run.add_argument("--steps", type=whole(1), default=1000)
+    run.add_argument("--batch-size", type=whole(1), default=16)
+    run.add_argument("--grad-accum", type=whole(1), default=1)
+    run.add_argument("--context", type=whole(2), default=128, help="tokens per training window")
+    run.add_argument("--lr", type=finite, default=3e-3, help="peak learning rate")
+    run.add_argument("--warmup", type=whole(0), help="warmup steps (default: 10%% of the steps, at most 100)")
+    run.add_argument("--eval-every", type=whole(0), default=100,
+                     help="steps between validation and checkpoints (0: only at the end)")
     run.add_argument("--precision", choices=("auto", "fp32", "bf16", "fp16"), default="auto")
     run.add_argument("--compile", action="store_true", help="torch.compile + fused AdamW (faster after a warm-up)")
     run.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
-    run.add_argument("--seed", type=int, default=0)
+    run.add_argument("--seed", type=whole(0), default=0)
     pre.set_defaults(func=cmd_pretrain)
     gen = sub.add_parser("generate", help="continue a prompt with the course model or any checkpoint")
     gen.add_argument("prompt", nargs="?", default="Once upon a time", help='the text to continue '
                      '(default: "Once upon a time")')
     gen.add_argument("--checkpoint", help="a checkpoint folder (default: the course model in assets/)")
-    gen.add_argument("--max-new-tokens", type=int, default=200)
-    gen.add_argument("--temperature", type=float, default=0.8, help="0 = greedy (default: 0.8)")
-    gen.add_argument("--top-k", type=int)
-    gen.add_argument("--top-p", type=float)
-    gen.add_argument("--min-p", type=float)
-    gen.add_argument("--repetition-penalty", type=float, default=1.0)
+    gen.add_argument("--max-new-tokens", type=whole(0), default=200)
+    gen.add_argument("--temperature", type=finite, default=0.8, help="0 = greedy (default: 0.8)")
+    gen.add_argument("--top-k", type=whole(1))
+    gen.add_argument("--top-p", type=finite)
+    gen.add_argument("--min-p", type=finite)
+    gen.add_argument("--repetition-penalty", type=finite, default=1.0)
     gen.add_argument("--stop", action="append", default=[], help="stop at this text (repeatable)")
-    gen.add_argument("--seed", type=int, help="for a repeatable sample")
+    gen.add_argument("--seed", type=whole(0), help="for a repeatable sample")
     gen.add_argument("--compile", action="store_true", help="torch.compile the decoding step (pays off for long texts)")
     gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     gen.set_defaults(func=cmd_generate)
@@ -435,22 +517,23 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("task", choices=("classify", "instruct"))
     ft.add_argument("--checkpoint", help="the model to start from (default: the course model in assets/)")
     ft.add_argument("--out", default="runs/finetune", help="where to save (default: runs/finetune)")
-    ft.add_argument("--stories", type=int, default=DEFAULT_STORIES, help="how many stories to generate (5%% held out)")
+    ft.add_argument("--stories", type=whole(1), default=DEFAULT_STORIES,
+                    help="how many stories to generate (5%% held out)")
     ft.add_argument("--label", choices=("happy_ending", "shape"), default="happy_ending", help="classify: the label")
     ft.add_argument("--language", choices=("en", "zh"), default="en", help="classify: the stories' language")
-    ft.add_argument("--tasks", type=lambda s: s.split(","), default=["qa_en", "qa_zh", "translate"],
-                    help="instruct: comma-separated kinds of example (default: qa_en,qa_zh,translate)")
-    ft.add_argument("--eval", type=int, default=150, help="instruct: held-out examples to score (default: 150)")
+    ft.add_argument("--tasks", type=instruct_tasks, default=list(INSTRUCT_TASKS),
+                    help=f"instruct: comma-separated kinds of example (default: {','.join(INSTRUCT_TASKS)})")
+    ft.add_argument("--eval", type=whole(1), default=150, help="instruct: held-out examples to score (default: 150)")
     ft.add_argument("--lora", action="store_true", help="train LoRA adapters instead of every weight")
-    ft.add_argument("--rank", type=int, default=8, help="LoRA rank (default: 8)")
-    ft.add_argument("--alpha", type=float, default=16.0, help="LoRA alpha (default: 16)")
+    ft.add_argument("--rank", type=whole(1), default=8, help="LoRA rank (default: 8)")
+    ft.add_argument("--alpha", type=finite, default=16.0, help="LoRA alpha (default: 16)")
     ft.add_argument("--targets", default="wq,wk,wv,wo,w1,w2,w3", help="LoRA: layers to adapt (default: all "
                     "attention and feed-forward projections)")
-    ft.add_argument("--steps", type=int, default=300)
-    ft.add_argument("--batch-size", type=int, default=16)
-    ft.add_argument("--lr", type=float, default=1e-3, help="peak learning rate (default: 1e-3; LoRA likes ~3e-3)")
+    ft.add_argument("--steps", type=whole(1), default=300)
+    ft.add_argument("--batch-size", type=whole(1), default=16)
+    ft.add_argument("--lr", type=finite, default=1e-3, help="peak learning rate (default: 1e-3; LoRA likes ~3e-3)")
     ft.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
-    ft.add_argument("--seed", type=int, default=0)
+    ft.add_argument("--seed", type=whole(0), default=0)
     ft.set_defaults(func=cmd_finetune)
     kit = sub.add_parser("student-copies", help="copies of the notebooks with the exercise solutions removed")
     kit.add_argument("out", help="the folder to write them to")
@@ -469,9 +552,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra and args.command != "lab":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     args.jupyter_args, args.argv = extra, argv[1:]
+    # The library's own errors, said plainly in one line: CourseError (a ValueError) for bad input or a broken
+    # file, SaveError (an OSError) for a save that could not be written, and the checks' ValueError/TypeError.
     try:
         return args.func(args)
-    except (OSError, ValueError, TypeError) as e:  # a learner's mistake (a missing file...): say it plainly
+    except (OSError, ValueError, TypeError) as e:
         raise SystemExit(f"llama-course {args.command}: {e}") from None
 
 

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+# Upper limits far above any published LLaMA: they stop a crafted or mistyped config from allocating gigabytes
+# (the RoPE tables grow with max_seq_len) or building modules for hours before anything else can go wrong.
+LIMITS = {"vocab_size": 2**24, "dim": 2**16, "n_layers": 2**10, "n_heads": 2**10, "n_kv_heads": 2**10,
+          "ffn_hidden": 2**20, "multiple_of": 2**16, "max_seq_len": 2**20, "original_max_seq_len": 2**20}
+
+
+def _check_int(name: str, value: object) -> None:
+    """A whole number in [1, LIMITS[name]] (``True`` is not a number here)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= LIMITS[name]:
+        raise ValueError(f"{name} must be a positive integer (at most {LIMITS[name]:,}), got {value!r}")
+
+
+def _check_positive(name: str, value: object) -> None:
+    """A finite number > 0 (JSON's ``Infinity`` and ``NaN`` and strings are refused)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -24,16 +42,15 @@ class RopeScaling:
     original_max_seq_len: int = 8192
 
     def __post_init__(self) -> None:
+        for name in ("factor", "low_freq_factor", "high_freq_factor"):
+            _check_positive(f"rope_scaling.{name}", getattr(self, name))
+        _check_int("original_max_seq_len", self.original_max_seq_len)
         if self.factor < 1:
             raise ValueError(f"rope_scaling.factor must be >= 1, got {self.factor}")
         if not 0 < self.low_freq_factor < self.high_freq_factor:
             raise ValueError(
                 "rope_scaling needs 0 < low_freq_factor < high_freq_factor, got "
                 f"{self.low_freq_factor} and {self.high_freq_factor}"
-            )
-        if self.original_max_seq_len <= 0:
-            raise ValueError(
-                f"rope_scaling.original_max_seq_len must be positive, got {self.original_max_seq_len}"
             )
 
 
@@ -65,9 +82,7 @@ class LlamaConfig:
         if self.n_kv_heads is None:
             object.__setattr__(self, "n_kv_heads", self.n_heads)
         for name in ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "multiple_of", "max_seq_len"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+            _check_int(name, getattr(self, name))
         if self.dim % self.n_heads:
             raise ValueError(f"dim ({self.dim}) must be divisible by n_heads ({self.n_heads})")
         if self.n_heads % self.n_kv_heads:
@@ -77,14 +92,17 @@ class LlamaConfig:
             )
         if self.head_dim % 2:
             raise ValueError(f"head_dim = dim / n_heads must be even for RoPE, got {self.head_dim}")
-        if self.ffn_hidden is not None and (not isinstance(self.ffn_hidden, int) or self.ffn_hidden <= 0):
-            raise ValueError(f"ffn_hidden must be a positive integer or None, got {self.ffn_hidden!r}")
-        if self.ffn_dim_multiplier is not None and self.ffn_dim_multiplier <= 0:
-            raise ValueError(f"ffn_dim_multiplier must be positive or None, got {self.ffn_dim_multiplier}")
-        if not self.norm_eps > 0:
-            raise ValueError(f"norm_eps must be positive, got {self.norm_eps}")
-        if not self.rope_theta > 0:
-            raise ValueError(f"rope_theta must be positive, got {self.rope_theta}")
+        if self.ffn_hidden is not None:
+            _check_int("ffn_hidden", self.ffn_hidden)
+        if self.ffn_dim_multiplier is not None:
+            _check_positive("ffn_dim_multiplier", self.ffn_dim_multiplier)
+        if self.hidden_dim > LIMITS["ffn_hidden"]:
+            raise ValueError(f"the feed-forward width {self.hidden_dim:,} is over the limit of {LIMITS['ffn_hidden']:,}"
+                             " (ffn_dim_multiplier too large?)")
+        _check_positive("norm_eps", self.norm_eps)
+        _check_positive("rope_theta", self.rope_theta)
+        if not isinstance(self.tie_embeddings, bool):
+            raise TypeError(f"tie_embeddings must be true or false, got {self.tie_embeddings!r}")
         if self.rope_scaling is not None and not isinstance(self.rope_scaling, RopeScaling):
             raise TypeError(f"rope_scaling must be a RopeScaling, a dict or None, got {self.rope_scaling!r}")
 

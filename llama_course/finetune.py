@@ -17,13 +17,12 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
 from torch import nn
 from tqdm.auto import tqdm
 
-from .checkpoint import course_model, load_checkpoint, save_checkpoint
+from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .corpus import SHAPES, Story
-from .files import atomic_write
+from .files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
 from .generate import generate
 from .lora import load_adapters, lora_layers, save_adapters
 from .model import Llama
@@ -363,37 +362,63 @@ def fit(model: nn.Module, n_examples: int, batch_loss: Callable[[list[int]], tup
 # Saving and loading a fine-tuned model: a full checkpoint, or only the adapters (and head) beside a named base.
 
 FINETUNE_FILE, ADAPTER_FILE, HEAD_FILE = "finetune.json", "adapter.safetensors", "head.safetensors"
+FULL_FILES = CHECKPOINT_FILES | {FINETUNE_FILE, HEAD_FILE}  # what a full fine-tune's folder holds
+LORA_FILES = frozenset({FINETUNE_FILE, ADAPTER_FILE})  # and a LoRA fine-tune's
+
+
+def check_finetune_out(folder: str | Path, lora: bool) -> Path:
+    """Refuse an output folder that holds anything but an earlier fine-tuning run of the same kind (LoRA or
+    full: a mixture would load wrongly), or that cannot be written. Call it before training starts."""
+    kind = "LoRA fine-tuning run" if lora else "full fine-tuning run"
+    return check_replaceable(folder, LORA_FILES if lora else FULL_FILES, FINETUNE_FILE, kind)
 
 
 def save_finetuned(folder: str | Path, model: Llama | LlamaClassifier, tokenizer, info: dict[str, Any]) -> Path:
     """Write a fine-tuned model to ``folder``. With LoRA only the adapters (and a classifier's head) are written,
     and ``info["base"]`` names the checkpoint they apply to; otherwise a whole checkpoint. ``info`` (task,
-    settings, scores) goes to ``finetune.json``, written last: a folder without it is not a finished save."""
-    folder = Path(folder)
+    settings, scores) goes to ``finetune.json``. The folder is written whole beside the old one and swapped
+    in, so a crash leaves the earlier run or the new one; only an earlier run of the same kind is replaced."""
     classifier = model if isinstance(model, LlamaClassifier) else None
     backbone = classifier.backbone if classifier else model
-    head = {"score.weight": classifier.score.weight.detach().cpu()} if classifier else {}
+    head = {"score.weight": classifier.score.weight.detach().cpu().contiguous()} if classifier else {}
     info = {**info, "labels": list(classifier.labels) if classifier else None, "lora": bool(lora_layers(backbone))}
-    if info["lora"]:
-        if "base" not in info:
-            raise ValueError("saving adapters needs info['base']: the checkpoint they apply to")
-        save_adapters(backbone, folder / ADAPTER_FILE, extra=head)
-    else:
-        save_checkpoint(folder, backbone, tokenizer, state={"finetune": info})
-        if head:
-            atomic_write(folder / HEAD_FILE, lambda tmp: save_file(head, tmp))
+    if info["lora"] and "base" not in info:
+        raise ValueError("saving adapters needs info['base']: the checkpoint they apply to")
     text = json.dumps(info, indent=2, ensure_ascii=False) + "\n"
-    atomic_write(folder / FINETUNE_FILE, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
-    return folder
+
+    def write(tmp: Path) -> None:
+        if info["lora"]:
+            save_adapters(backbone, tmp / ADAPTER_FILE, extra=head)
+        else:
+            write_checkpoint_files(tmp, backbone, tokenizer, state={"finetune": info})
+            if head:
+                write_safetensors(head, tmp / HEAD_FILE)
+        (tmp / FINETUNE_FILE).write_text(text, encoding="utf-8")
+
+    return replace_folder(check_finetune_out(folder, info["lora"]), write)
+
+
+def read_finetune_info(folder: Path) -> dict[str, Any]:
+    """The ``finetune.json`` of a finished run, checked for the fields loading needs."""
+    file = folder / FINETUNE_FILE
+    if not file.is_file():
+        raise FileNotFoundError(f"{folder} holds no finished fine-tuning run (no {FINETUNE_FILE})")
+    info = read_json(file, "fine-tuning record")
+    if not isinstance(info, dict) or not isinstance(info.get("lora"), bool):
+        raise CourseError(f"{file} should be a JSON object with 'lora' true or false")
+    labels = info.get("labels")
+    if labels is not None and not (isinstance(labels, list) and all(isinstance(x, str) for x in labels)):
+        raise CourseError(f"{file}: 'labels' should be a list of label names or null, got {labels!r}")
+    if info["lora"] and not isinstance(info.get("base"), str):
+        raise CourseError(f"{file}: 'base' should name the checkpoint the adapters apply to")
+    return info
 
 
 def load_finetuned(folder: str | Path, device: torch.device | str = "cpu") -> tuple[Llama | LlamaClassifier, Any,
                                                                                     dict[str, Any]]:
     """(model or classifier, tokenizer, info) from a folder written by :func:`save_finetuned`."""
     folder = Path(folder)
-    if not (folder / FINETUNE_FILE).is_file():
-        raise FileNotFoundError(f"{folder} holds no finished fine-tuning run (no {FINETUNE_FILE})")
-    info = json.loads((folder / FINETUNE_FILE).read_text(encoding="utf-8"))
+    info = read_finetune_info(folder)
     if info["lora"]:
         base = course_model(device) if info["base"] == "course-model" else load_checkpoint(info["base"], device)
         model, tokenizer = base.model, base.tokenizer
@@ -401,9 +426,12 @@ def load_finetuned(folder: str | Path, device: torch.device | str = "cpu") -> tu
     else:
         saved = load_checkpoint(folder, device)
         model, tokenizer = saved.model, saved.tokenizer
-        head = load_file(folder / HEAD_FILE) if info["labels"] else {}
+        head = read_safetensors(folder / HEAD_FILE) if info["labels"] else {}
     if info["labels"]:
         classifier = LlamaClassifier(model, info["labels"], tokenizer.pad_id)
+        expected = tuple(classifier.score.weight.shape)
+        if "score.weight" not in head or tuple(head["score.weight"].shape) != expected:
+            raise CourseError(f"the classifier head saved in {folder} is not a score.weight of shape {expected}")
         classifier.score.load_state_dict({"weight": head["score.weight"]})
         return classifier.to(device).eval(), tokenizer, info
     return model.to(device).eval(), tokenizer, info

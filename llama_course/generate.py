@@ -8,6 +8,8 @@ the repetition penalty of CTRL (Keskar et al. 2019), applied in that order after
 
 from __future__ import annotations
 
+import math
+import operator
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -28,16 +30,25 @@ class Sampling:
     repetition_penalty: float = 1.0  # > 1 makes tokens already in the text less likely
 
     def __post_init__(self) -> None:
-        if not isinstance(self.temperature, (int, float)) or self.temperature < 0:
+        if not _is_number(self.temperature) or self.temperature < 0:
             raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature!r}")
-        if self.top_k is not None and (not isinstance(self.top_k, int) or self.top_k < 1):
+        if self.top_k is not None and (not _is_whole(self.top_k) or self.top_k < 1):
             raise ValueError(f"top_k must be a whole number >= 1 (or None for no limit), got {self.top_k!r}")
-        if self.top_p is not None and not 0 < self.top_p <= 1:
+        if self.top_p is not None and not (_is_number(self.top_p) and 0 < self.top_p <= 1):
             raise ValueError(f"top_p must be in (0, 1] (or None), got {self.top_p!r}")
-        if self.min_p is not None and not 0 <= self.min_p < 1:
+        if self.min_p is not None and not (_is_number(self.min_p) and 0 <= self.min_p < 1):
             raise ValueError(f"min_p must be in [0, 1) (or None), got {self.min_p!r}")
-        if not self.repetition_penalty > 0:
+        if not _is_number(self.repetition_penalty) or not self.repetition_penalty > 0:
             raise ValueError(f"repetition_penalty must be > 0 (1 = none), got {self.repetition_penalty!r}")
+
+
+def _is_number(value: object) -> bool:
+    """A finite int or float, and not a bool: NaN would pass every comparison-free check and poison sampling."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
@@ -118,12 +129,16 @@ def token_steps(
     the context is full. With ``use_cache=False`` every step recomputes the whole sequence (for comparison);
     ``compile=True`` runs the decoding steps through :func:`compiled` (faster after a warm-up of seconds)."""
     _check_prompt(model, ids)
+    if not _is_whole(max_new_tokens) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
     steps = min(max_new_tokens, model.config.max_seq_len - ids.size(1))
     cache = model.new_cache(ids.size(0), ids.size(1) + steps) if use_cache else None
     step_model = compiled(model) if compile else model
     keep_seen = sampling.repetition_penalty != 1.0 or not use_cache  # the whole text is needed only then
     seen = ids
     logits = model(ids, cache=cache)[:, -1]
+    if steps and not bool(torch.isfinite(logits).all()):
+        raise ValueError("the model's logits are NaN or infinite: its weights are broken (a run that diverged?)")
     for i in range(steps):
         token = sample_next(logits, sampling, generator, seen if keep_seen else None)
         yield token
@@ -135,13 +150,26 @@ def token_steps(
 
 
 def _as_prompts(prompt) -> tuple[list[list[int]], bool]:
-    """The prompt(s) as lists of ids, and whether a single prompt was given."""
+    """The prompt(s) as lists of ids, and whether a single prompt was given. Ids must be whole numbers: a float
+    such as 3.7 is refused rather than silently cut to 3."""
     if isinstance(prompt, torch.Tensor):
+        if prompt.is_floating_point() or prompt.is_complex() or prompt.dtype == torch.bool:
+            raise TypeError(f"token ids must be integers, got a tensor of {prompt.dtype}")
         return (prompt.tolist(), False) if prompt.dim() == 2 else ([prompt.flatten().tolist()], True)
     items = list(prompt)
     if items and isinstance(items[0], (Sequence, torch.Tensor)):
-        return [torch.as_tensor(p).flatten().tolist() for p in items], False
-    return [items], True
+        return [_ids(torch.as_tensor(p).flatten().tolist() if isinstance(p, torch.Tensor) else p) for p in items], False
+    return [_ids(items)], True
+
+
+def _ids(items) -> list[int]:
+    """Each item as an int id; floats, bools and strings are a TypeError."""
+    try:
+        if any(isinstance(t, bool) for t in items):
+            raise TypeError
+        return [operator.index(t) for t in items]
+    except TypeError:
+        raise TypeError(f"token ids must be whole numbers, got {list(items)[:8]!r}") from None
 
 
 def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors.torch import load_file, save_file
 
 from .config import LlamaConfig, RopeScaling
-from .files import atomic_write
-from .model import Llama
+from .files import CourseError, atomic_write, read_json, read_safetensors, safetensors_shapes, write_safetensors
+from .model import Llama, weight_shapes
 
 if TYPE_CHECKING:
     from transformers import LlamaForCausalLM
@@ -129,6 +128,17 @@ def config_to_hf(config: LlamaConfig) -> dict[str, Any]:
     }
 
 
+def _need(fields: dict[str, Any], key: str, where: str = "the config") -> Any:
+    if key not in fields:
+        raise CourseError(f"{where} lacks {key!r}, which a Llama config needs")
+    return fields[key]
+
+
+def _as_float(value: Any) -> Any:
+    """An int as a float (JSON writes 500000.0 as 500000); anything else as it is, for the config to judge."""
+    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:
     """Our config from a Hugging Face Llama config (a ``config.json`` dict or a ``LlamaConfig``)."""
     hf = hf if isinstance(hf, dict) else hf.to_dict()
@@ -139,9 +149,6 @@ def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:
             raise ValueError(f"{key}=True is not LLaMA: the course model has no biases")
     if hf.get("hidden_act", "silu") != "silu":
         raise ValueError(f"expected hidden_act 'silu' (SwiGLU), got {hf['hidden_act']!r}")
-    dim, n_heads = hf["hidden_size"], hf["num_attention_heads"]
-    if hf.get("head_dim") not in (None, dim // n_heads):
-        raise ValueError(f"head_dim {hf['head_dim']} != hidden_size / num_attention_heads; not supported")
     rope = dict(hf.get("rope_parameters") or hf.get("rope_scaling") or {})  # 5.x: rope_parameters
     rope_type = rope.get("rope_type", rope.get("type", "default"))
     if rope_type not in ("default", "llama3"):
@@ -149,24 +156,27 @@ def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:
     scaling = None
     if rope_type == "llama3":
         scaling = RopeScaling(
-            factor=rope["factor"],
-            low_freq_factor=rope["low_freq_factor"],
-            high_freq_factor=rope["high_freq_factor"],
-            original_max_seq_len=rope["original_max_position_embeddings"],
+            **{ours: _need(rope, theirs, "the llama3 rope_scaling") for ours, theirs in (
+                ("factor", "factor"), ("low_freq_factor", "low_freq_factor"),
+                ("high_freq_factor", "high_freq_factor"), ("original_max_seq_len", "original_max_position_embeddings"))}
         )
-    return LlamaConfig(
-        vocab_size=hf["vocab_size"],
-        dim=dim,
-        n_layers=hf["num_hidden_layers"],
+    n_heads = _need(hf, "num_attention_heads")
+    config = LlamaConfig(
+        vocab_size=_need(hf, "vocab_size"),
+        dim=_need(hf, "hidden_size"),
+        n_layers=_need(hf, "num_hidden_layers"),
         n_heads=n_heads,
         n_kv_heads=hf.get("num_key_value_heads") or n_heads,
-        ffn_hidden=hf["intermediate_size"],
+        ffn_hidden=_need(hf, "intermediate_size"),
         norm_eps=hf.get("rms_norm_eps", 1e-6),
-        rope_theta=float(rope.get("rope_theta", hf.get("rope_theta", 10000.0))),
+        rope_theta=_as_float(rope.get("rope_theta", hf.get("rope_theta", 10000.0))),
         rope_scaling=scaling,
         max_seq_len=hf.get("max_position_embeddings", 2048),
-        tie_embeddings=bool(hf.get("tie_word_embeddings", False)),
+        tie_embeddings=hf.get("tie_word_embeddings", False),
     )
+    if hf.get("head_dim") not in (None, config.head_dim):
+        raise ValueError(f"head_dim {hf['head_dim']} != hidden_size / num_attention_heads; not supported")
+    return config
 
 
 def to_hf(model: Llama) -> LlamaForCausalLM:
@@ -201,22 +211,26 @@ def load_hf_checkpoint(
     ``dtype`` defaults to the checkpoint's own. No pickle is ever unpickled.
     """
     folder = Path(path)
-    if not (folder / "config.json").is_file():
+    config_file = folder / "config.json"
+    if not config_file.is_file():
         raise FileNotFoundError(f"{folder} is not a Hugging Face checkpoint folder: no config.json in it")
-    config = config_from_hf(json.loads((folder / "config.json").read_text(encoding="utf-8")))
-    index = folder / "model.safetensors.index.json"
-    if index.is_file():
-        shards = sorted(set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values()))
-    else:
-        shards = ["model.safetensors"]
+    fields = read_json(config_file, "Hugging Face config")
+    if not isinstance(fields, dict):
+        raise CourseError(f"{config_file} should hold a JSON object of config fields, got {type(fields).__name__}")
+    try:
+        config = config_from_hf(fields)
+    except (TypeError, ValueError) as e:
+        raise CourseError(f"{config_file}: {e}") from None
+    shards = _shard_names(folder)
     if not all((folder / s).is_file() for s in shards):
         raise FileNotFoundError(
             f"{folder} has no complete safetensors weights (looked for {shards}); "
             "pickled .bin checkpoints are not loaded, for safety: re-save them as safetensors"
         )
+    _check_hf_shapes(folder, shards, config)
     hf_state: dict[str, torch.Tensor] = {}
     for shard in shards:
-        hf_state.update(load_file(folder / shard, device=str(device)))
+        hf_state.update(read_safetensors(folder / shard, device=str(device)))
     state = state_dict_from_hf(hf_state, config)
     dtype = dtype or state["tok_embeddings.weight"].dtype
     with torch.device("meta"):
@@ -226,6 +240,34 @@ def load_hf_checkpoint(
         model.output.weight = model.tok_embeddings.weight  # assign=True gave each name its own tensor
     model.init_rope(device)
     return model.eval()
+
+
+def _shard_names(folder: Path) -> list[str]:
+    """The weight files of the folder: those its index names (plain file names in the folder only), or one."""
+    index = folder / "model.safetensors.index.json"
+    if not index.is_file():
+        return ["model.safetensors"]
+    weight_map = read_json(index, "safetensors index")
+    weight_map = weight_map.get("weight_map") if isinstance(weight_map, dict) else None
+    if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+        raise CourseError(f"{index} should have a 'weight_map' from tensor names to file names")
+    shards = sorted(set(weight_map.values()))
+    outside = [s for s in shards if Path(s).name != s or s.startswith(".")]
+    if outside:
+        raise CourseError(f"{index} names weight files outside its folder ({outside[0]!r}): refused")
+    return shards
+
+
+def _check_hf_shapes(folder: Path, shards: list[str], config: LlamaConfig) -> None:
+    """The shapes in the shards' headers against those ``config`` implies, before any tensor is read."""
+    found: dict[str, tuple[int, ...]] = {}
+    for shard in shards:
+        found.update(safetensors_shapes(folder / shard))
+    ours = weight_shapes(config)
+    for name, theirs in _name_pairs(config):
+        if name in ours and theirs in found and found[theirs] != ours[name]:
+            raise CourseError(f"the weights in {folder} do not fit its config.json: {theirs} is {found[theirs]} "
+                              f"in the file but {ours[name]} in the config")
 
 
 def save_hf_checkpoint(model: Llama, path: str | Path) -> Path:
@@ -241,6 +283,6 @@ def save_hf_checkpoint(model: Llama, path: str | Path) -> Path:
     state = {k: v.detach().cpu() for k, v in state_dict_to_hf(model.state_dict(), model.config).items()}
     if model.config.tie_embeddings:
         del state["lm_head.weight"]  # one tensor stored once, as transformers does
-    atomic_write(folder / "model.safetensors", lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
+    atomic_write(folder / "model.safetensors", lambda tmp: write_safetensors(state, tmp, metadata={"format": "pt"}))
     atomic_write(folder / "config.json", lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2) + "\n"))
     return folder

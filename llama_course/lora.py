@@ -12,11 +12,10 @@ import math
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
-from safetensors.torch import save_file
+from safetensors import SafetensorError, safe_open
 from torch import nn
 
-from .files import atomic_write
+from .files import CourseError, atomic_write, write_safetensors
 
 
 class LoRALinear(nn.Module):
@@ -144,37 +143,64 @@ def save_adapters(model: nn.Module, path: str | Path, extra: dict[str, torch.Ten
     meta = {"rank": str(first.rank), "alpha": str(first.alpha), "targets": json.dumps(sorted(layers))}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))
+    atomic_write(path, lambda tmp: write_safetensors(tensors, tmp, metadata=meta))
     return path
 
 
 def load_adapters(model: nn.Module, path: str | Path) -> dict[str, torch.Tensor]:
     """Wrap ``model``'s layers as the file says and load the LoRA matrices into them. Returns the file's
-    other tensors (for example a classifier head). A file made for a model of another shape is refused."""
+    other tensors (for example a classifier head). The whole file is checked first, so a damaged file or one
+    made for a model of another shape is refused with the model left as it was."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no adapter file at {path}")
-    with safe_open(path, "pt") as f:  # one read: the metadata and the tensors
-        meta = f.metadata() or {}
-        tensors = {key: f.get_tensor(key) for key in f.keys()}
-    if not {"rank", "alpha", "targets"} <= meta.keys():
-        raise ValueError(f"{path} is not a LoRA adapter file (no rank/alpha/targets in its metadata)")
     if lora_layers(model):
         raise ValueError("this model already has LoRA layers: load adapters into a model without them")
-    names = json.loads(meta["targets"])
+    meta, tensors = _read_adapter_file(path)
+    names, rank, alpha = _check_adapter(model, path, meta, tensors)
+    apply_lora(model, tuple(names), rank, alpha)
+    with torch.no_grad():
+        for name, layer in lora_layers(model).items():
+            layer.lora_A.copy_(tensors.pop(f"{name}.lora_A"))
+            layer.lora_B.copy_(tensors.pop(f"{name}.lora_B"))
+    return tensors
+
+
+def _read_adapter_file(path: Path) -> tuple[dict[str, str], dict[str, torch.Tensor]]:
+    """The metadata and the tensors of a safetensors file, in one read."""
+    try:
+        with safe_open(path, "pt") as f:
+            return f.metadata() or {}, {key: f.get_tensor(key) for key in f.keys()}
+    except SafetensorError as e:
+        raise CourseError(f"{path} is not a readable safetensors file ({e}); it may be cut short or damaged") from None
+
+
+def _check_adapter(model: nn.Module, path: Path, meta: dict[str, str],
+                   tensors: dict[str, torch.Tensor]) -> tuple[list[str], int, float]:
+    """(layer names, rank, alpha) from an adapter file, every matrix checked against ``model``'s layers."""
+    if not {"rank", "alpha", "targets"} <= meta.keys():
+        raise ValueError(f"{path} is not a LoRA adapter file (no rank/alpha/targets in its metadata)")
+    try:
+        names, rank, alpha = json.loads(meta["targets"]), int(meta["rank"]), float(meta["alpha"])
+    except ValueError:
+        raise CourseError(f"{path}: its metadata is damaged (rank {meta['rank']!r}, alpha {meta['alpha']!r})") from None
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise CourseError(f"{path}: its metadata should list the adapted layers by name")
     linear = set(linear_names(model))
     missing = [n for n in names if n not in linear]
     if missing:
         raise ValueError(f"the adapter in {path} is for layers this model does not have: {missing[:3]}")
     for name in names:
         weight = model.get_submodule(name).weight
-        a, b = tensors[f"{name}.lora_A"], tensors[f"{name}.lora_B"]
+        a, b = tensors.get(f"{name}.lora_A"), tensors.get(f"{name}.lora_B")
+        if a is None or b is None or a.dim() != 2 or b.dim() != 2:
+            raise CourseError(f"{path} lacks the two LoRA matrices of {name}")
         if (b.shape[0], a.shape[1]) != tuple(weight.shape):
             raise ValueError(f"the adapter in {path} was made for a model of another shape: {name} is "
                              f"{tuple(weight.shape)} here but {(b.shape[0], a.shape[1])} in the adapter")
-    apply_lora(model, tuple(names), int(meta["rank"]), float(meta["alpha"]))
-    with torch.no_grad():
-        for name, layer in lora_layers(model).items():
-            layer.lora_A.copy_(tensors.pop(f"{name}.lora_A"))
-            layer.lora_B.copy_(tensors.pop(f"{name}.lora_B"))
-    return tensors
+        if a.shape[0] != rank or b.shape[1] != rank:
+            raise CourseError(f"{path}: the matrices of {name} have rank {a.shape[0]}/{b.shape[1]}, "
+                              f"its metadata says {rank}")
+        if not (a.is_floating_point() and b.is_floating_point() and a.isfinite().all() and b.isfinite().all()):
+            raise CourseError(f"{path}: the matrices of {name} are not finite floating-point numbers")
+    return names, rank, alpha

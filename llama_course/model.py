@@ -141,8 +141,8 @@ class Llama(nn.Module):
         if tokens.dim() != 2:
             hint = " (for one sequence use tokens[None])" if tokens.dim() == 1 else ""
             raise ValueError(f"tokens must have shape (batch, seq_len), got {tuple(tokens.shape)}{hint}")
-        if tokens.size(1) == 0:
-            raise ValueError("tokens is empty: give at least one token per sequence")
+        if tokens.size(0) == 0 or tokens.size(1) == 0:
+            raise ValueError(f"tokens {tuple(tokens.shape)} is empty: give at least one sequence of at least one token")
         limit = self.config.max_seq_len if cache is None else cache.max_seq_len
         if start + tokens.size(1) > limit:
             where = f"{start} cached + {tokens.size(1)} new" if cache is not None else f"{tokens.size(1)}"
@@ -200,6 +200,25 @@ def count_params(config: LlamaConfig, embeddings: bool = True) -> int:
     output = 0 if c.tie_embeddings else c.vocab_size * c.dim
     total = c.vocab_size * c.dim + c.n_layers * per_layer + c.dim + output
     return total if embeddings else total - c.vocab_size * c.dim
+
+
+def weight_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
+    """The name and shape of every weight of a model with this config (the tied head left out), from the
+    config alone: a weight file can be checked against it before anything is allocated."""
+    c = config
+    q, kv = c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
+    per_layer = {
+        "attention.wq.weight": (q, c.dim), "attention.wk.weight": (kv, c.dim), "attention.wv.weight": (kv, c.dim),
+        "attention.wo.weight": (c.dim, q), "feed_forward.w1.weight": (c.hidden_dim, c.dim),
+        "feed_forward.w2.weight": (c.dim, c.hidden_dim), "feed_forward.w3.weight": (c.hidden_dim, c.dim),
+        "attention_norm.weight": (c.dim,), "ffn_norm.weight": (c.dim,),
+    }
+    shapes = {"tok_embeddings.weight": (c.vocab_size, c.dim)}
+    shapes.update({f"layers.{i}.{name}": shape for i in range(c.n_layers) for name, shape in per_layer.items()})
+    shapes["norm.weight"] = (c.dim,)
+    if not c.tie_embeddings:
+        shapes["output.weight"] = (c.vocab_size, c.dim)
+    return shapes
 
 
 def flops_per_token(config: LlamaConfig, seq_len: int | None = None, training: bool = True) -> int:

@@ -26,8 +26,14 @@ UNK_ID, BOS_ID, EOS_ID, PAD_ID = range(4)
 
 
 def _check_text(text: object) -> str:
+    """``text`` itself, if it is a str that UTF-8 can spell (a lone surrogate such as "\\ud800" cannot)."""
     if not isinstance(text, str):
         raise TypeError(f"expected a str, got {type(text).__name__}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(f"the text has a lone surrogate {text[e.start]!r} at index {e.start}, which is not a "
+                         "character: decode the text with errors='replace' or remove it") from None
     return text
 
 

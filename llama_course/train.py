@@ -22,8 +22,16 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm.auto import tqdm
 
-from .checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import (
+    OPTIMIZER_FILE,
+    STATE_FILE,
+    check_checkpoint_out,
+    has_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from .data import TokenDataset
+from .files import CourseError, remove_stale_temps
 from .model import Llama
 
 
@@ -50,6 +58,8 @@ class TrainConfig:
         for name in ("steps", "batch_size", "grad_accum", "eval_windows"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise ValueError(f"eval_every must be an int >= 0 (0 = only at the end), got {self.eval_every!r}")
         if not 0 <= self.warmup_steps <= self.steps:
             raise ValueError(f"warmup_steps must be between 0 and steps ({self.steps}), got {self.warmup_steps}")
         if not self.lr > 0 or not 0 <= self.min_lr_ratio <= 1:
@@ -164,11 +174,14 @@ def train(
     """
     device = model.tok_embeddings.weight.device
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    if checkpoint is not None and rank == 0:  # a folder that cannot be saved to is refused before training
+        check_checkpoint_out(checkpoint)
+        remove_stale_temps(checkpoint)
     optimizer = make_optimizer(model, config)
     dtype = autocast_dtype(device, config.precision)
     scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     history, start = History(), 0
-    if resume and checkpoint is not None and _has_checkpoint(checkpoint):
+    if resume and checkpoint is not None and has_checkpoint(checkpoint):
         history, start = _resume(model, optimizer, scaler, checkpoint)
     net = DistributedDataParallel(model) if world > 1 else model
     if config.compile:
@@ -229,19 +242,11 @@ def train(
     except KeyboardInterrupt:
         history.interrupted = True
         if rank == 0:
-            where = f"; the last checkpoint is in {checkpoint}" if checkpoint and _has_checkpoint(checkpoint) else ""
+            where = f"; the last checkpoint is in {checkpoint}" if checkpoint and has_checkpoint(checkpoint) else ""
             print(f"interrupted after {len(history.step)} steps: the model keeps its weights{where}")
     finally:
         bar.close()
     return history
-
-
-def _has_checkpoint(path: str | Path) -> bool:
-    try:
-        find_checkpoint(path)
-    except FileNotFoundError:
-        return False
-    return True
 
 
 def _resume(model: Llama, optimizer: torch.optim.Optimizer, scaler, path: str | Path) -> tuple[History, int]:
@@ -252,8 +257,34 @@ def _resume(model: Llama, optimizer: torch.optim.Optimizer, scaler, path: str | 
     optimizer_state = saved.optimizer_state()
     if "step" not in saved.state or optimizer_state is None:
         raise ValueError(f"{path} holds weights but no training state to resume from")
+    history, step = _saved_progress(saved.state, saved.path / STATE_FILE)
+    _check_optimizer_state(optimizer_state, optimizer, saved.path / OPTIMIZER_FILE)
     model.load_state_dict(saved.model.state_dict())
     optimizer.load_state_dict(optimizer_state)
     if saved.state.get("scaler"):
         scaler.load_state_dict(saved.state["scaler"])
-    return History(**saved.state["history"]), saved.state["step"]
+    return history, step
+
+
+def _saved_progress(state: dict[str, Any], file: Path) -> tuple[History, int]:
+    """The run's history and step count from its training state, checked (the file may have been edited)."""
+    step, saved = state["step"], state.get("history")
+    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+        raise CourseError(f"{file}: 'step' should be a whole number >= 0, got {step!r}")
+    fields = {f.name for f in dataclasses.fields(History)}
+    if not isinstance(saved, dict) or not set(saved) <= fields:
+        raise CourseError(f"{file}: 'history' should be an object with some of the fields {sorted(fields)}")
+    return History(**saved), step
+
+
+def _check_optimizer_state(saved: dict[str, Any], optimizer: torch.optim.Optimizer, file: Path) -> None:
+    """Refuse optimizer state saved for another model before it is loaded (the error would come mid-step)."""
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    sizes = [len(group["params"]) for group in optimizer.param_groups]
+    if [len(group["params"]) for group in saved["param_groups"]] != sizes:
+        raise CourseError(f"{file} was saved for a model with other parameters: it cannot resume this one")
+    for index, tensors in saved["state"].items():
+        for key, tensor in tensors.items():
+            if index >= len(params) or tensor.dim() > 0 and tensor.shape != params[index].shape:
+                raise CourseError(f"{file} was saved for a model of another shape ({index}.{key}): "
+                                  "it cannot resume this one")

@@ -8,6 +8,7 @@ import torch
 
 from llama_course.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from llama_course.config import LlamaConfig
+from llama_course.files import CourseError
 from llama_course.model import Llama
 from llama_course.tokenizer import CharTokenizer, course_tokenizer
 
@@ -74,7 +75,7 @@ def test_a_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise KeyboardInterrupt  # as if the learner pressed stop in the middle of a save
 
-    monkeypatch.setattr(checkpoint_module, "save_file", broken)
+    monkeypatch.setattr(checkpoint_module, "write_safetensors", broken)
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(path, small(dim=64))
     assert load_checkpoint(path).model.config == first.config
@@ -95,7 +96,7 @@ def test_clear_errors(tmp_path):
     (tmp_path / "notes" / "todo.txt").write_text("mine")
     with pytest.raises(FileNotFoundError, match="not a checkpoint"):
         load_checkpoint(tmp_path / "notes")
-    with pytest.raises(FileExistsError, match="not overwriting"):
+    with pytest.raises(CourseError, match="not part of a course checkpoint"):
         save_checkpoint(tmp_path / "notes", small())
     assert (tmp_path / "notes" / "todo.txt").read_text() == "mine"
     with pytest.raises(TypeError, match="Llama"):

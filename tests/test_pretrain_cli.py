@@ -123,7 +123,7 @@ def test_finetune_never_writes_over_other_work(tmp_path):
     precious = tmp_path / "my-run"
     precious.mkdir()
     (precious / "notes.txt").write_text("mine")
-    with pytest.raises(SystemExit, match="is not a fine-tuning run"):
+    with pytest.raises(SystemExit, match="not part of a full fine-tuning run"):
         main(["finetune", "classify", "--out", str(precious)])
     assert (precious / "notes.txt").read_text() == "mine"
 
