@@ -19,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
-from tqdm.auto import tqdm
 
 from .checkpoint import course_model, load_checkpoint, save_checkpoint
 from .corpus import SHAPES, Story
@@ -27,6 +26,7 @@ from .files import atomic_write
 from .generate import generate
 from .lora import load_adapters, lora_layers, save_adapters
 from .model import Llama
+from .progress import progress_bar
 from .train import TrainConfig, lr_at, make_optimizer
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -334,7 +334,7 @@ def fit(model: nn.Module, n_examples: int, batch_loss: Callable[[list[int]], tup
     rng = random.Random(config.seed)
     model.train()
     began = time.perf_counter()
-    bar = tqdm(range(config.steps), disable=not progress, desc="fine-tuning")
+    bar = progress_bar(range(config.steps), disable=not progress, desc="fine-tuning")
     try:
         for step in bar:
             for group in optimizer.param_groups:
