@@ -119,6 +119,17 @@ def test_chinese_is_drawn_in_every_kind_of_text():
     no_missing_glyphs(viz.confusion_matrix(torch.eye(2), ["英文", "中文"]))
 
 
+def test_without_a_cjk_font_chinese_is_spelled_out_with_a_hint(monkeypatch, capsys):
+    from matplotlib.ft2font import FT2Font
+
+    latin = matplotlib.font_manager.findfont("DejaVu Sans")
+    monkeypatch.setattr(viz, "_label_fonts", lambda: (("DejaVu Sans",), frozenset(FT2Font(latin).get_charmap())))
+    monkeypatch.setattr(viz, "_hinted", False)
+    assert viz.token_label("▁小猫") == "▁\\u5c0f\\u732b"  # a last resort: better than empty boxes
+    assert viz.token_label("小") == "\\u5c0f"
+    assert capsys.readouterr().err == viz.NO_CJK_FONT_HINT + "\n"  # said once
+
+
 def test_chinese_in_a_notebook_figure_after_setup():
     from llama_course.course import setup
 
