@@ -31,7 +31,7 @@ from .tokenizer import SPECIAL_PIECES
 ANNOTATE_MAX = 12  # heatmaps of at most this many tokens print their values in the cells
 LABEL_SPACING = 0.08  # inches per token at least, or a map drops its token tick labels rather than overlap them
 # Chinese in figures: Noto Sans CJK SC (SIL Open Font License), the static Regular face that the mpl-font package
-# ships (a dependency), read from its folder without importing it (its import would change rcParams).
+# ships (a dependency), read from its folder without importing it (it imports pyplot; its modules set rcParams).
 _CJK_FONT_FILES = (
     ("mpl_font", "fonts/noto/NotoSansCJKsc-Regular.otf"),
     ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf"),  # the same font, where that package is installed instead
