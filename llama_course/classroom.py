@@ -2,19 +2,22 @@
 
 A solution sits between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` in a code cell; the copy keeps
 the rest of the cell (the function's signature) and puts ``raise NotImplementedError`` where the
-solution was, at the same indentation, so the check cell that follows says "not written yet".
+solution was, at the same indentation, so the check cell that follows says "not written yet". The
+check cells lose their outputs too: a student sees no green tick before writing anything.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import re
 from pathlib import Path
 
 from .files import atomic_write
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "raise NotImplementedError  # your code here"
+CHECK = re.compile(r"\bcheck_\w+\(")  # a call of one of llama_course.exercises' checks
 
 
 def strip_solution(source: str) -> str:
@@ -47,15 +50,21 @@ def _source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+def is_check_cell(cell: dict) -> bool:
+    return cell.get("cell_type") == "code" and CHECK.search(_source(cell)) is not None
+
+
 def student_notebook(notebook: dict) -> dict:
-    """A copy of a notebook (as parsed JSON) with its solutions stubbed, their outputs cleared and the
-    cells shown (the teacher's copy keeps them collapsed)."""
+    """A copy of a notebook (as parsed JSON) with its solutions stubbed, their outputs and those of the
+    check cells cleared, and the solution cells shown (the teacher's copy keeps them collapsed)."""
     student = copy.deepcopy(notebook)
     for cell in student.get("cells", []):
         if is_solution_cell(cell):
             cell["source"] = strip_solution(_source(cell))
             cell["outputs"], cell["execution_count"] = [], None
             cell.get("metadata", {}).pop("jupyter", None)
+        elif is_check_cell(cell):
+            cell["outputs"], cell["execution_count"] = [], None
     return student
 
 

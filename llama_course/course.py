@@ -77,10 +77,13 @@ def setup(seed: int = 0, device: str | torch.device | None = None, quiet: bool =
 
 
 def _plot_defaults() -> None:
-    """PNG figures at a readable size (SVG output never compares equal under nbval)."""
+    """PNG figures at a readable size (SVG output never compares equal under nbval), Chinese drawn in a CJK font."""
     import matplotlib as mpl
 
+    from .viz import font_families
+
     mpl.rcParams.update({
+        "font.family": font_families(),
         "figure.figsize": (7.0, 3.5),
         "figure.dpi": 100,
         "axes.grid": True,

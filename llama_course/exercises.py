@@ -6,6 +6,7 @@ with the first thing that is wrong (a shape, a dtype, the first mismatching valu
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -17,7 +18,20 @@ from .model import count_params
 
 
 class ExerciseError(AssertionError):
-    """The learner's answer differs from the reference; the message says how."""
+    """The learner's answer differs from the reference (or is not written yet); the message says how.
+
+    In a notebook it shows as that message alone, in red, without the frames of this library; when the
+    learner's own code raised, the traceback of their code follows. Like any error it stops "Run All" there.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows instead of the usual traceback (the hook IPython offers exceptions for this)."""
+        lines = [f"\x1b[1;31m✗ {self}\x1b[0m"]
+        cause = self.__cause__
+        if cause is not None:
+            below = cause.__traceback__.tb_next if cause.__traceback__ else None  # from the learner's function on
+            lines += ["", *"".join(traceback.format_exception(type(cause), cause, below)).rstrip().splitlines()]
+        return lines
 
 
 def _call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
@@ -26,7 +40,8 @@ def _call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
     try:
         return fn(*args)
     except NotImplementedError:
-        raise ExerciseError(f"{name} is not written yet: replace `raise NotImplementedError` with your code") from None
+        raise ExerciseError(f"{name} is not written yet: replace `raise NotImplementedError` with your code, "
+                            "run that cell, then this one") from None
     except Exception as e:  # a shape bug inside the learner's code: say where, keep the cause attached
         raise ExerciseError(f"{name}({_describe(args)}) raised {type(e).__name__}: {e}") from e
 

@@ -18,7 +18,6 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .corpus import SHAPES, Story
@@ -26,6 +25,7 @@ from .files import CourseError, check_replaceable, read_json, read_safetensors, 
 from .generate import generate
 from .lora import load_adapters, lora_layers, save_adapters
 from .model import Llama
+from .progress import progress_bar
 from .train import TrainConfig, lr_at, make_optimizer
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def fit(model: nn.Module, n_examples: int, batch_loss: Callable[[list[int]], tup
     rng = random.Random(config.seed)
     model.train()
     began = time.perf_counter()
-    bar = tqdm(range(config.steps), disable=not progress, desc="fine-tuning")
+    bar = progress_bar(range(config.steps), disable=not progress, desc="fine-tuning")
     try:
         for step in bar:
             for group in optimizer.param_groups:

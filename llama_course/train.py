@@ -20,7 +20,6 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from tqdm.auto import tqdm
 
 from .checkpoint import (
     OPTIMIZER_FILE,
@@ -33,6 +32,7 @@ from .checkpoint import (
 from .data import TokenDataset
 from .files import CourseError, remove_stale_temps
 from .model import Llama
+from .progress import progress_bar
 
 
 @dataclass(frozen=True)
@@ -196,7 +196,7 @@ def train(
             dist.barrier()
 
     began = time.perf_counter() - history.seconds
-    bar = tqdm(total=config.steps, initial=start, disable=not progress or rank > 0, desc="training")
+    bar = progress_bar(total=config.steps, initial=start, disable=not progress or rank > 0, desc="training")
     try:
         for step in range(start, config.steps):
             lr = lr_at(step, config)

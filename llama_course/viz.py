@@ -8,13 +8,16 @@ a picture draws, so they can be checked.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import math
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from matplotlib import colormaps, font_manager
+from matplotlib import colormaps, font_manager, rc_context
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ft2font import FT2Font
@@ -27,44 +30,108 @@ from .tokenizer import SPECIAL_PIECES
 
 ANNOTATE_MAX = 12  # heatmaps of at most this many tokens print their values in the cells
 LABEL_SPACING = 0.08  # inches per token at least, or a map drops its token tick labels rather than overlap them
+# Chinese in figures: Noto Sans CJK SC (SIL Open Font License), the static Regular face that the mpl-font package
+# ships (a dependency), read from its folder without importing it (it imports pyplot; its modules set rcParams).
+_CJK_FONT_FILES = (
+    ("mpl_font", "fonts/noto/NotoSansCJKsc-Regular.otf"),
+    ("mplfonts", "fonts/NotoSansCJKsc-Regular.otf"),  # the same font, where that package is installed instead
+)
 _CJK_FONTS = (
     "Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans SC", "Source Han Sans SC", "WenQuanYi Zen Hei",
     "WenQuanYi Micro Hei", "Microsoft YaHei", "SimHei", "PingFang SC", "Heiti SC", "Hiragino Sans GB",
     "Arial Unicode MS",
 )
 _WHITESPACE = {" ": "␣", "\n": "\\n", "\t": "\\t", "\r": "\\r"}
+NO_CJK_FONT_HINT = ("no font for Chinese found: figures write Chinese characters as \\uXXXX "
+                    "(pip install mpl-font, then restart the kernel)")
 
 
-# ---------------------------------------------------------------------------------------------- labels
+# ---------------------------------------------------------------------------------------------- fonts
+
+
+def cjk_font_file() -> Path | None:
+    """The CJK font file a dependency ships (Noto Sans CJK SC Regular), or None when none is installed."""
+    for package, relative in _CJK_FONT_FILES:
+        try:
+            spec = importlib.util.find_spec(package)
+        except (ImportError, ValueError):
+            continue
+        for folder in (spec.submodule_search_locations or []) if spec else []:
+            if (Path(folder) / relative).is_file():
+                return Path(folder) / relative
+    return None
+
+
+def register_cjk_font() -> None:
+    """Make the packaged CJK font known to matplotlib (once per process; system fonts are not needed)."""
+    path = cjk_font_file()
+    if path is not None and all(Path(f.fname) != path for f in font_manager.fontManager.ttflist):
+        font_manager.fontManager.addfont(str(path))
+
+
+register_cjk_font()
 
 
 @functools.cache
 def _label_fonts() -> tuple[tuple[str, ...], frozenset[int]]:
-    """Font families for token labels (the default sans font, then any CJK font installed) and what they cover."""
+    """Font families for text in figures (the default sans font, then a CJK font for the glyphs it lacks:
+    matplotlib falls back glyph by glyph along the list) and the characters they cover together."""
+    register_cjk_font()
     families, covered = [], set()
     primary = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
     installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
-    fallbacks = [(name, installed[name]) for name in _CJK_FONTS if name in installed]
+    fallbacks = [(name, installed[name]) for name in _CJK_FONTS if name in installed][:1]
     for name, path in [(FT2Font(primary).family_name, primary), *fallbacks]:
         families.append(name)
         covered.update(FT2Font(path).get_charmap())
     return tuple(families), frozenset(covered)
 
 
+def font_families() -> list[str]:
+    """The font family list every figure of the course uses: Latin in the default font, Chinese in a CJK one."""
+    return list(_label_fonts()[0])
+
+
+def _with_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
+    """Draw with :func:`font_families`, so titles, legends and labels show Chinese too."""
+
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Figure:
+        with rc_context({"font.family": font_families()}):
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+# ---------------------------------------------------------------------------------------------- labels
+
+
+def printable_token(token: str) -> str:
+    """A token as text: whitespace made visible (" " -> "␣", newline -> "\\n") and other control
+    characters spelled out (``\\x07``); everything else as it is (for HTML, where the browser has the fonts)."""
+    return "".join(_WHITESPACE.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127 else ch)
+                   for ch in token)
+
+
+_hinted = False
+
+
 def token_label(token: str) -> str:
-    """How a token is printed on an axis: whitespace made visible (" " -> "␣", newline -> "\\n"), "$" escaped,
-    and characters no installed font can draw written as ``\\uXXXX`` instead of empty boxes and warnings."""
+    """How a token is printed in a figure: :func:`printable_token`, with "$" escaped (no mathtext) and, as a last
+    resort, characters no font can draw written as ``\\uXXXX`` instead of empty boxes (with a one-line hint)."""
+    global _hinted
     covered = _label_fonts()[1]
     out = []
-    for ch in token:
-        if ch in _WHITESPACE:
-            out.append(_WHITESPACE[ch])
-        elif ch == "$":
+    for ch in printable_token(token):
+        if ch == "$":
             out.append(r"\$")
-        elif ord(ch) < 32 or ord(ch) not in covered:
-            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
-        else:
+        elif ord(ch) in covered:
             out.append(ch)
+        else:
+            out.append(f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}")
+            if not _hinted and len(_label_fonts()[0]) == 1 and ord(ch) >= 0x2E80:
+                _hinted = True
+                print(NO_CJK_FONT_HINT, file=sys.stderr)
     return "".join(out)
 
 
@@ -175,6 +242,7 @@ def _outline_row(ax: Axes, row: int, k_len: int) -> None:
     ax.add_patch(Rectangle((-0.5, row - 0.5), k_len, 1, fill=False, edgecolor="crimson", linewidth=1.8, zorder=5))
 
 
+@_with_fonts
 def attention_heatmap(
     weights: Any,
     tokens: Sequence[str],
@@ -231,10 +299,15 @@ def _stack_maps(maps: Any) -> torch.Tensor:
     return _matrix(maps, "maps", 4, " (layers, heads, q_len, k_len), or the list capture_attention() gives")
 
 
+def _text_widths(labels: Sequence[str], size: float) -> list[float]:
+    """Width in inches of each label, as text of this font size."""
+    font = font_manager.FontProperties(family=font_families(), size=size)
+    return [text_to_path.get_text_width_height_descent(s, font, ismath=False)[0] / 72 for s in labels]
+
+
 def _text_width(labels: Sequence[str], size: float) -> float:
     """Width in inches of the widest label, as a tick label of this font size."""
-    font = font_manager.FontProperties(family=list(_label_fonts()[0]), size=size)
-    return max((text_to_path.get_text_width_height_descent(s, font, ismath=False)[0] for s in labels), default=0) / 72
+    return max(_text_widths(labels, size), default=0)
 
 
 def _kv_groups(heads: list[int], per_group: int) -> list[list[int]]:
@@ -247,6 +320,7 @@ def _kv_groups(heads: list[int], per_group: int) -> list[list[int]]:
     return groups
 
 
+@_with_fonts
 def attention_grid(
     maps: Any,
     tokens: Sequence[str],
@@ -337,7 +411,7 @@ def _query_bars(ax: Axes, rows: torch.Tensor, keys: list[str], heads: list[int])
     ax.set_xlim(-0.5, len(keys) - 0.5)
     ax.set_ylim(0, 1)
     ax.grid(False, axis="x")
-    ax.set_title(f"what {token_label(keys[-1])!r} (position {len(keys) - 1}) attends to", fontsize=9)
+    ax.set_title(f"what \"{token_label(keys[-1])}\" (position {len(keys) - 1}) attends to", fontsize=9)
     if len(heads) > 1:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
 
@@ -365,6 +439,7 @@ def attention_step_values(q: Any, k: Any, v: Any) -> dict[str, torch.Tensor]:
     return {"scores": scores, "scaled": scaled, "masked": masked, "weights": weights, "output": weights @ v}
 
 
+@_with_fonts
 def attention_steps(q: Any, k: Any, v: Any, tokens: Sequence[str]) -> Figure:
     """The pipeline of one head's attention, a panel per step: QK^T, scaled, masked, softmax, V, the output.
 
@@ -457,6 +532,7 @@ def draw_rotations(
     ax.axvline(0, color="0.85", linewidth=0.6)
 
 
+@_with_fonts
 def rope_rotation(
     head_dim: int = 8, positions: Iterable[int] = range(8), pair: int = 0, theta: float = 10000.0
 ) -> Figure:
@@ -514,6 +590,7 @@ def rope_relative_values(
             "decay": similarity / similarity[0], "query": q, "key": k}
 
 
+@_with_fonts
 def rope_relative(
     head_dim: int = 64,
     max_distance: int = 64,
@@ -602,6 +679,7 @@ def running_mean(values: Sequence[float], window: int) -> np.ndarray:
     return (sums[1:] - sums[lows]) / (np.arange(1, len(values) + 1) - lows)
 
 
+@_with_fonts
 def loss_curves(history: Any, ax: Axes | None = None, total_steps: int | None = None, title: str | None = None,
                 vocab_size: int | None = None) -> Figure:
     """Training loss per step (light), its running mean, and validation loss (dots) of a
@@ -634,6 +712,7 @@ def loss_curves(history: Any, ax: Axes | None = None, total_steps: int | None = 
 # ---------------------------------------------------------------------------------------------- generation
 
 
+@_with_fonts
 def next_token_bars(pieces: Sequence[str], plain: Any, shaped: Any, top: int = 20, title: str | None = None,
                     ax: Axes | None = None) -> Figure:
     """The ``top`` most likely next tokens: their plain probabilities (softmax of the logits, grey) against the
@@ -659,6 +738,7 @@ def next_token_bars(pieces: Sequence[str], plain: Any, shaped: Any, top: int = 2
     return ax.figure
 
 
+@_with_fonts
 def generation_attention_bars(tokens: Sequence[str], weights: Any, n_prompt: int, title: str | None = None) -> Figure:
     """What the position before a new token attended to: one bar per earlier token (prompt in grey, generated
     text in blue). ``weights`` is that position's attention row over ``tokens``."""
@@ -680,6 +760,7 @@ def generation_attention_bars(tokens: Sequence[str], weights: Any, n_prompt: int
 # ---------------------------------------------------------------------------------------------- fine-tuning
 
 
+@_with_fonts
 def confusion_matrix(confusion: Any, labels: Sequence[str], title: str | None = None, ax: Axes | None = None) -> Figure:
     """Counts of (true label, predicted label), with each row's share as the colour: the diagonal is right."""
     counts = torch.as_tensor(confusion).float()
@@ -703,18 +784,27 @@ def confusion_matrix(confusion: Any, labels: Sequence[str], title: str | None = 
     return ax.figure
 
 
+@_with_fonts
 def answer_mask(pieces: Sequence[str], learned: Sequence[bool], width: int = 24) -> Figure:
-    """An example's tokens in reading order: those the loss learns to predict in blue, the masked prompt in grey."""
+    """An example's tokens in reading order, ``width`` tiles to a row: those the loss learns to predict in blue, the
+    masked prompt in grey. A token too long for one tile (``<|assistant|>``) gets a wider one."""
     if len(pieces) != len(learned):
         raise ValueError(f"need one flag per token, got {len(pieces)} tokens and {len(learned)} flags")
-    rows = math.ceil(len(pieces) / width)
-    fig = Figure(figsize=(0.42 * width, 0.36 * rows + 0.4), layout="constrained")
+    tile, size = 0.42, 6.0  # inches per tile, points per label
+    labels = [token_label(p) for p in pieces]
+    spans = [max(1.0, math.ceil(2 * (_text_widths([s], size)[0] + 0.08) / tile) / 2) for s in labels]
+    places, r, c = [], 0, 0.0
+    for span in spans:
+        if c > 0 and c + span > width:
+            r, c = r + 1, 0.0
+        places.append((r, c))
+        c += span
+    rows = r + 1 if pieces else 1
+    fig = Figure(figsize=(tile * width, 0.36 * rows + 0.4), layout="constrained")
     ax = fig.add_subplot()
-    fonts = list(_label_fonts()[0])
-    for k, (piece, learn) in enumerate(zip(pieces, learned, strict=True)):
-        r, c = divmod(k, width)
-        ax.add_patch(Rectangle((c, -r - 0.9), 0.95, 0.8, color="tab:blue" if learn else "0.85"))
-        ax.text(c + 0.47, -r - 0.5, token_label(piece), ha="center", va="center", fontsize=6, fontfamily=fonts,
+    for label, learn, span, (r, c) in zip(labels, learned, spans, places, strict=True):
+        ax.add_patch(Rectangle((c, -r - 0.9), span - 0.05, 0.8, color="tab:blue" if learn else "0.85"))
+        ax.text(c + (span - 0.05) / 2, -r - 0.5, label, ha="center", va="center", fontsize=size,
                 color="white" if learn else "black")
     ax.set_xlim(0, width)
     ax.set_ylim(-rows, 0)

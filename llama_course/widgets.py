@@ -20,13 +20,14 @@ from matplotlib.figure import Figure
 from . import viz
 from .rope import rope_frequencies
 
-DPI = 80  # PNG resolution of the pictures: sharp enough, and quick to redraw
+DPI = 100  # CSS pixels per inch of figure: a picture is shown at this size, like the notebook's own figures
+PIXEL_RATIO = 2  # ... and drawn with twice the pixels, so it stays sharp on high-density screens
 ALL, NONE = "all", "none"  # the head menu's "all heads" and the query menu's "none" (None would mean no selection)
 
 
 def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=DPI)
+    fig.savefig(buffer, format="png", dpi=DPI * PIXEL_RATIO)
     return buffer.getvalue()
 
 
@@ -49,23 +50,27 @@ class _Explorer(widgets.VBox):
     def redraw(self, change: Any = None) -> None:
         """Draw the picture again, or show in the error line why it cannot be drawn."""
         try:
-            picture = _png(self.figure())
+            fig = self.figure()
+            picture = _png(fig)
         except ValueError as e:
             self.show_error(e)
             return
         self.message.value = ""
+        self.image.layout.width = f"{round(fig.get_figwidth() * DPI)}px"  # its own size, not stretched to the cell
         self.image.value = picture
 
     def show_error(self, error: Exception | str) -> None:
         """Show a red line above the picture saying what went wrong."""
         self.message.value = f'<span style="color:#b00020">{html.escape(str(error))}</span>'
 
-    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
-        """The widget, plus its current picture for viewers that cannot run widgets."""
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | tuple[dict[str, Any], dict[str, Any]]:
+        """The widget, plus its current picture (shown at the widget's size) for viewers that cannot run widgets."""
         bundle = super()._repr_mimebundle_(**kwargs)
-        if self.image.value:
-            bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
-        return bundle
+        if not self.image.value:
+            return bundle
+        bundle["image/png"] = base64.b64encode(self.image.value).decode("ascii")
+        width = (self.image.layout.width or "").removesuffix("px")
+        return bundle, ({"image/png": {"width": int(width)}} if width.isdigit() else {})
 
 
 class AttentionExplorer(_Explorer):
@@ -112,7 +117,8 @@ class AttentionExplorer(_Explorer):
         chosen = self.token.value
         self.token.unobserve(self.redraw, names="value")  # one redraw below, not one per option change
         try:
-            self.token.options = [("none", NONE)] + [(f"{i}: {viz.token_label(t)}", i) for i, t in enumerate(tokens)]
+            queries = [(f"{i}: {viz.printable_token(t)}", i) for i, t in enumerate(tokens)]  # HTML: Chinese as is
+            self.token.options = [("none", NONE), *queries]
             self.token.value = chosen if chosen != NONE and chosen < len(tokens) else NONE
         finally:
             self.token.observe(self.redraw, names="value")
@@ -297,4 +303,4 @@ class GenerationAttention(_Explorer):
         new_piece = viz.token_label(self.pieces[n_before])
         where = f"{self.layer.label}, {self.head.label}"
         return viz.generation_attention_bars(self.pieces[:n_before], self.weights(), len(self.prompt_ids),
-                                             title=f"predicting new token {step}, {new_piece!r} ({where})")
+                                             title=f'predicting new token {step}, "{new_piece}" ({where})')

@@ -61,6 +61,31 @@ def test_every_notebook_has_checked_exercises_and_its_copy_none_of_the_solutions
     stubs = [c for c in student["cells"] if "raise NotImplementedError  # your code here" in "".join(c["source"])]
     assert len(stubs) == len(found)
     assert all(c["outputs"] == [] and c["execution_count"] is None and "jupyter" not in c["metadata"] for c in stubs)
+    checks = [c for c in student["cells"] if c["cell_type"] == "code" and "exercises.check_" in "".join(c["source"])]
+    assert len(checks) == len(found)
+    assert all(c["outputs"] == [] and c["execution_count"] is None for c in checks), "no ✓ before any work"
+    assert "✓" in json.dumps(teacher, ensure_ascii=False)  # (the teacher's copy keeps them)
+
+
+def test_a_check_before_the_exercise_is_written_shows_one_friendly_line():
+    """In a kernel: the message alone, no traceback through the library; the learner's own error keeps the
+    frames of their code (and only those)."""
+    nbformat = pytest.importorskip("nbformat")
+    from nbclient import NotebookClient
+
+    cells = ["from llama_course import exercises\n"
+             "def softmax(x):\n    raise NotImplementedError  # your code here\n"
+             "exercises.check_softmax(softmax)",
+             "def softmax(x):\n    return x.softmax(dim=9)\n"
+             "exercises.check_softmax(softmax)"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    NotebookClient(notebook, kernel_name="python3", timeout=120, allow_errors=True).execute()
+    (stub_error,), (bug_error,) = (c.outputs for c in notebook.cells)
+    assert stub_error.ename == "ExerciseError"
+    assert len(stub_error.traceback) == 1 and "softmax is not written yet" in stub_error.traceback[0]
+    shown = "\n".join(bug_error.traceback)
+    assert "raised IndexError" in bug_error.traceback[0] and "return x.softmax(dim=9)" in shown
+    assert "exercises.py" not in shown and "check_softmax" not in shown.split("\n", 1)[1]
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)

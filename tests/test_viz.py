@@ -7,6 +7,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 import torch.nn.functional as F
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
@@ -90,11 +91,68 @@ def test_token_labels_are_visible_and_draw_without_warnings():
     assert viz.token_label(" ") == "␣"
     assert viz.token_label("a\nb\t") == "a\\nb\\t"
     assert viz.token_label("$5") == "\\$5"
-    assert viz.token_label("小") in ("小", "\\u5c0f")  # drawn when a CJK font is installed, else spelled out
+    assert viz.token_label("小\x07") == "小\\x07"  # Chinese as itself (a CJK font is a dependency), controls escaped
     fig = viz.attention_heatmap(weights_for(4)[0, 0], ["<s>", "▁小猫", " ", "$x$"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "Glyph missing" or mathtext surprises
         fig.savefig(io.BytesIO(), format="png")
+
+
+def no_missing_glyphs(fig: Figure) -> None:
+    """Draw ``fig``; matplotlib warns "Glyph 23567 (\\N{...}) missing from font(s) DejaVu Sans." for a character
+    no font in the family list can draw (and shows an empty box)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fig.savefig(io.BytesIO(), format="png")
+
+
+def test_chinese_is_drawn_in_every_kind_of_text():
+    assert viz.font_families()[0] == "DejaVu Sans" and "CJK" in viz.font_families()[1]  # Latin stays in DejaVu
+    assert viz.cjk_font_file() is not None  # the dependency's font, not one that happens to be on this machine
+    pieces = ["<s>", "▁小猫", "找到", "了", "它的", "球", "。", "“你好！”"]
+    fig = viz.attention_heatmap(weights_for(len(pieces))[0, 0], pieces, title="注意力 attention", query=4)
+    assert [t.get_text() for t in panels(fig)[0].get_xticklabels()] == ["<s>", "▁小猫", "找到", "了", "它的", "球",
+                                                                         "。", "“你好！”"]
+    assert panels(fig)[1].get_title() == 'what "它的" (position 4) attends to'
+    no_missing_glyphs(fig)
+    no_missing_glyphs(viz.next_token_bars(pieces, torch.full((8,), 0.125), torch.full((8,), 0.125), title="下一个词"))
+    no_missing_glyphs(viz.answer_mask(pieces, [False] * 4 + [True] * 4))
+    no_missing_glyphs(viz.confusion_matrix(torch.eye(2), ["英文", "中文"]))
+
+
+def test_without_a_cjk_font_chinese_is_spelled_out_with_a_hint(monkeypatch, capsys):
+    from matplotlib.ft2font import FT2Font
+
+    latin = matplotlib.font_manager.findfont("DejaVu Sans")
+    monkeypatch.setattr(viz, "_label_fonts", lambda: (("DejaVu Sans",), frozenset(FT2Font(latin).get_charmap())))
+    monkeypatch.setattr(viz, "_hinted", False)
+    assert viz.token_label("▁小猫") == "▁\\u5c0f\\u732b"  # a last resort: better than empty boxes
+    assert viz.token_label("小") == "\\u5c0f"
+    assert capsys.readouterr().err == viz.NO_CJK_FONT_HINT + "\n"  # said once
+
+
+def test_chinese_in_a_notebook_figure_after_setup():
+    from llama_course.course import setup
+
+    setup(quiet=True)
+    fig = Figure()
+    fig.add_subplot().set_title("小猫找到了它的球 — the cat found its ball")
+    no_missing_glyphs(fig)
+
+
+def test_answer_mask_tiles_do_not_overlap():
+    pieces = ["▁ball", "?", "<|end|>", "<|assistant|>", "▁Molly", "<|end|>"] * 5
+    fig = viz.answer_mask(pieces, [False, False, False, False, True, True] * 5, width=12)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    boxes = [t.get_window_extent(renderer) for t in ax.texts]
+    tiles = [p.get_window_extent(renderer) for p in ax.patches]
+    assert len(boxes) == len(tiles) == len(pieces)
+    for text, tile in zip(boxes, tiles, strict=True):
+        assert tile.x0 <= text.x0 and text.x1 <= tile.x1  # every label inside its own tile
+    for a, b in zip(tiles, tiles[1:], strict=False):
+        assert a.x1 <= b.x0 or b.y1 <= a.y0  # the next tile is to the right, or on the next row
 
 
 def test_grid_from_captured_maps_groups_kv_heads(char_model):

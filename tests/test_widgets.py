@@ -1,3 +1,6 @@
+import io
+import warnings
+
 import ipywidgets as widgets
 import matplotlib
 import pytest
@@ -71,9 +74,33 @@ def test_too_long_text_is_a_message_not_an_exception(explorer):
 
 def test_static_fallback_and_notebook_repr(explorer):
     assert isinstance(explorer.static(), Figure)
-    bundle = explorer._repr_mimebundle_()
+    bundle, metadata = explorer._repr_mimebundle_()
     assert bundle["text/plain"].startswith("AttentionExplorer(") and len(bundle["text/plain"]) < 110
     assert "image/png" in bundle and "application/vnd.jupyter.widget-view+json" in bundle
+    assert metadata["image/png"]["width"] == int(explorer.image.layout.width.removesuffix("px"))
+
+
+def test_pictures_are_drawn_for_the_size_they_are_shown_at(explorer):
+    """A picture is shown at its figure's size (not stretched across the cell) with twice its pixels: sharp."""
+    from PIL import Image
+
+    shown = int(explorer.image.layout.width.removesuffix("px"))
+    pixels = Image.open(io.BytesIO(picture(explorer))).size[0]
+    assert shown == round(explorer.static().get_figwidth() * 100) and pixels == 2 * shown
+
+
+def test_chinese_text_shows_chinese_in_the_menu_and_the_picture():
+    torch.manual_seed(0)
+    chinese = AttentionExplorer(Llama(LlamaConfig.preset("tiny")), course_tokenizer(), text="小猫找到了它的球。")
+    pieces = [label.split(": ", 1)[1] for label, _ in chinese.token.options[1:]]
+    assert "".join(pieces).replace("▁", "") == "<s>小猫找到了它的球。"  # the menu is HTML: no \\uXXXX escapes
+    chinese.token.value = 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph ... missing from font(s)" for a character it lacks
+        fig = chinese.static()
+        fig.savefig(io.BytesIO(), format="png")
+    title = next(ax.get_title() for ax in fig.axes if ax.get_title().startswith("what"))
+    assert title == f'what "{chinese.tokens[3]}" (position 3) attends to' and "\\u" not in title
 
 
 def test_attention_explorer_with_a_char_tokenizer():

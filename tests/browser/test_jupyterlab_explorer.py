@@ -94,6 +94,8 @@ def test_explorer_renders_and_changing_the_head_changes_the_picture(jupyterlab, 
             before, src_before = image.screenshot(), image.get_attribute("src")
             box = image.bounding_box()
             assert box["width"] > 200 and box["height"] > 150, "the explorer's picture is visible"
+            natural = image.evaluate("el => el.naturalWidth")
+            assert abs(box["width"] - natural / 2) <= 2, "shown at its own size with twice the pixels, not stretched"
 
             head = page.locator(".jp-OutputArea-output .widget-dropdown", has_text="head").locator("select")
             options = head.locator("option").all_inner_texts()
