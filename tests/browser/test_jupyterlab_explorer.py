@@ -33,7 +33,7 @@ from llama_course.widgets import AttentionExplorer
 
 torch.manual_seed(0)
 model = Llama(LlamaConfig.preset("tiny")).eval()
-explorer = AttentionExplorer(model, course_tokenizer(), text="Nora found her red ball.")
+explorer = AttentionExplorer(model, course_tokenizer(), text="Nora found her red ball. 小猫找到了球。")
 explorer"""
 
 
@@ -105,8 +105,16 @@ def test_explorer_renders_and_changing_the_head_changes_the_picture(jupyterlab, 
                 "([el, src]) => el.getAttribute('src') !== src", arg=[image, src_before], timeout=30_000
             )
             after = page.query_selector(".jp-OutputArea-output .widget-image").screenshot()
-            page.screenshot(path=str(tmp_path / "explorer.png"))
             assert after != before, "choosing another head redraws the attention picture"
+
+            query = page.locator(".jp-OutputArea-output .widget-dropdown", has_text="query").locator("select")
+            options = query.locator("option").all_inner_texts()
+            chinese = [o for o in options if any("\u4e00" <= c <= "\u9fff" for c in o)]
+            assert chinese and not any("\\u" in o for o in chinese), f"Chinese tokens shown as Chinese: {chinese}"
+            src = image.get_attribute("src")
+            query.select_option(label=chinese[0])  # the picture now names a Chinese token in its title and bars
+            page.wait_for_function("([el, src]) => el.getAttribute('src') !== src", arg=[image, src], timeout=30_000)
+            page.screenshot(path=str(tmp_path / "explorer.png"))
             toasts = page.locator(".Toastify__toast").all_inner_texts()
             assert not any("news" in toast for toast in toasts), f"no news pop-up on a course launch: {toasts}"
         finally:
