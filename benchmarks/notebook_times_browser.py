@@ -55,9 +55,10 @@ def start_lab(folder: Path, port: int, env: dict) -> subprocess.Popen:
 def run_all_seconds(page, url: str, name: str) -> float:
     """Open the notebook, Run All, wait for the last cell; seconds from opening to the end."""
     start = time.perf_counter()
-    page.goto(f"{url}/lab/tree/{name}?token={TOKEN}")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
-    page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell.currentWidget", timeout=120_000)
+    page.goto(f"{url}/lab/tree/{name}?reset&token={TOKEN}")  # reset: no notebook restored from the last run
+    page.wait_for_selector(".jp-Notebook .jp-Cell", state="attached", timeout=120_000)
+    page.wait_for_function("name => window.jupyterapp?.shell.currentWidget?.context?.path === name", arg=name,
+                           timeout=120_000)
     page.wait_for_function(  # the kernel is up
         "() => window.jupyterapp.shell.currentWidget.sessionContext.session?.kernel?.status === 'idle'",
         timeout=120_000)
