@@ -25,20 +25,14 @@ def table(name: str) -> list[list[str]]:
 
 
 NAMES = table("names")
-
 ADULTS = table("adults")
-
 TRAITS = table("traits")
-
 AGES = table("ages")
-
 HOMES = table("homes")
-
 HOBBIES = table("hobbies")
-
 PETS = table("pets")
-
 PET_NAMES = table("pet_names")
+
 
 class Animal(NamedTuple):
     """An animal, its Chinese name and measure word (一只猫, 一头牛), and something it might be seen doing."""
@@ -80,8 +74,8 @@ def zh_color(en: str, zh: str, noun: str) -> str:
         return zh
     return zh.removesuffix("色") + "色的"
 
-FOODS = table("foods")
 
+FOODS = table("foods")
 CAKES = table("cakes")
 
 # English | Chinese | whether it suits an outdoor place ("out") or only an indoor one ("in")
@@ -95,9 +89,7 @@ CLOTHES = table("clothes")
 
 # breakfast | what the child did with it, in Chinese: 吃 for food, 喝 for drinks
 BREAKFASTS = table("breakfasts")
-
 HABITS = table("habits")
-
 DAY_PARTS = table("day_parts")
 WEEKDAYS = table("weekdays")
 
@@ -124,12 +116,12 @@ class Place(NamedTuple):
     activities: tuple[tuple[str, str], ...]
 
 
-def _places(table: str) -> dict[str, Place]:
+def _places(blocks: str) -> dict[str, Place]:
     """Parse place blocks: a header ``name|at|中文|在…|out or in|animals`` and indented ``did|做了`` lines."""
     places: dict[str, Place] = {}
     header: list[str] = []
     activities: list[tuple[str, str]] = []
-    for line in table.strip().splitlines() + [""]:
+    for line in blocks.strip().splitlines() + [""]:
         if line.startswith(" "):
             en, zh = (field.strip() for field in line.split("|"))
             activities.append((en, zh))
