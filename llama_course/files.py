@@ -91,13 +91,19 @@ def read_json(path: str | Path, what: str = "JSON") -> Any:
         raise CourseError(f"{path} is not a valid {what} file ({e})") from None
 
 
-def read_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
-    """Every tensor in a safetensors file; a truncated or foreign file is a :class:`CourseError` that names it."""
+@contextlib.contextmanager
+def _reading_safetensors(path: str | Path) -> Iterator[None]:
+    """Report a truncated or foreign safetensors file as one :class:`CourseError` naming it."""
     try:
-        with safe_open(path, "pt", device=device) as f:
-            return {key: f.get_tensor(key) for key in f.keys()}
+        yield
     except SafetensorError as e:
         raise CourseError(f"{path} is not a readable safetensors file ({e}); it may be cut short or damaged") from None
+
+
+def read_safetensors(path: str | Path, device: str = "cpu") -> dict[str, torch.Tensor]:
+    """Every tensor in a safetensors file; a truncated or foreign file is a :class:`CourseError` that names it."""
+    with _reading_safetensors(path), safe_open(path, "pt", device=device) as f:
+        return {key: f.get_tensor(key) for key in f.keys()}
 
 
 def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path,
@@ -111,11 +117,8 @@ def write_safetensors(tensors: dict[str, torch.Tensor], path: str | Path,
 
 def safetensors_shapes(path: str | Path) -> dict[str, tuple[int, ...]]:
     """The name and shape of every tensor in a safetensors file, read from its header only (nothing allocated)."""
-    try:
-        with safe_open(path, "pt") as f:
-            return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
-    except SafetensorError as e:
-        raise CourseError(f"{path} is not a readable safetensors file ({e}); it may be cut short or damaged") from None
+    with _reading_safetensors(path), safe_open(path, "pt") as f:
+        return {key: tuple(f.get_slice(key).get_shape()) for key in f.keys()}
 
 
 # ---------------------------------------------------------------------------------------------------------------------

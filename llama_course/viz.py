@@ -69,9 +69,6 @@ def register_cjk_font() -> None:
         font_manager.fontManager.addfont(str(path))
 
 
-register_cjk_font()
-
-
 @functools.cache
 def _label_fonts() -> tuple[tuple[str, ...], frozenset[int]]:
     """Font families for text in figures (the default sans font, then a CJK font for the glyphs it lacks:
