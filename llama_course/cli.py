@@ -59,21 +59,9 @@ def instruct_tasks(text: str) -> list[str]:
 
 def pick_device(name: str | None) -> torch.device:
     """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
-    from .course import default_device
+    from .course import checked_device, default_device
 
-    if name is None:
-        return default_device()
-    try:
-        device = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise CourseError(f"--device {name}: expected cpu, cuda, cuda:N or mps") from None
-    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
-    if not available.get(device.type, False):
-        raise CourseError(f"--device {name}: {device.type} is not available on this machine; "
-                          f"available: {', '.join(k for k, v in available.items() if v)}")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise CourseError(f"--device {name}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    return device
+    return default_device() if name is None else checked_device(name, f"--device {name}")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:

@@ -36,17 +36,32 @@ def default_device() -> torch.device:
     """``LLAMA_COURSE_DEVICE`` if set, else CUDA when present, else Apple MPS, else CPU."""
     wanted = os.environ.get(DEVICE_ENV, "").strip()
     if wanted:
-        device = torch.device(wanted)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"{DEVICE_ENV}={wanted} but PyTorch sees no CUDA GPU; unset it to use the CPU")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError(f"{DEVICE_ENV}={wanted} but Apple MPS is not available here; unset it to use the CPU")
-        return device
+        return checked_device(wanted, f"{DEVICE_ENV}={wanted}", hint="unset it to use the CPU")
     if torch.cuda.is_available():
         return torch.device("cuda")
     if torch.backends.mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def checked_device(name: str, origin: str, hint: str = "") -> torch.device:
+    """``torch.device(name)``, refused in one line naming ``origin`` (an option, a variable) when PyTorch does
+    not know the name or this machine does not have the device."""
+    from .files import CourseError
+
+    hint = f"; {hint}" if hint else ""
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise CourseError(f"{origin}: expected cpu, cuda, cuda:N or mps{hint}") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(device.type, False):
+        sees = " (PyTorch sees no CUDA GPU)" if device.type == "cuda" else ""
+        raise CourseError(f"{origin}: {device.type} is not available on this machine{sees}; available: "
+                          f"{', '.join(k for k, v in available.items() if v)}{hint}")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise CourseError(f"{origin}: this machine has {torch.cuda.device_count()} CUDA device(s){hint}")
+    return device
 
 
 def seed_everything(seed: int) -> None:
