@@ -28,18 +28,18 @@ from pathlib import Path
 
 import torch
 
-from llama_course import finetune
-from llama_course.checkpoint import load_checkpoint, save_checkpoint, update_state
 from llama_course.config import LlamaConfig
+from llama_course.data.sources import load_text
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
 from llama_course.files import write_safetensors
-from llama_course.finetune import LlamaClassifier, encode_texts, load_finetuned, save_finetuned
 from llama_course.generate import Sampling, generate
 from llama_course.hf import load_hf_checkpoint, save_hf_checkpoint
 from llama_course.lora import apply_lora, load_adapters, lora_layers, save_adapters
 from llama_course.model import Llama
-from llama_course.sources import load_text
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
-from llama_course.train import TrainConfig
+from llama_course.training import finetune
+from llama_course.training.checkpoint import load_checkpoint, save_checkpoint, update_state
+from llama_course.training.finetune import LlamaClassifier, encode_texts, load_finetuned, save_finetuned
+from llama_course.training.loop import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY_ERRORS = (ValueError, TypeError, OSError)
@@ -287,8 +287,8 @@ def full_disk(limit: int = 2048):
 def faults(work: Path) -> None:
     from pathlib import Path as P
 
-    import llama_course.checkpoint as checkpoint_module
     import llama_course.lora as lora_module
+    import llama_course.training.checkpoint as checkpoint_module
 
     tokenizer = CharTokenizer(CHARS)
     optimizer_model = tiny_model()

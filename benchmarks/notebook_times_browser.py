@@ -22,7 +22,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from llama_course.launch import lab_launch
+from llama_course.classroom.launch import lab_launch
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 TOKEN = "llama-course-benchmark"

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from llama_course.bpe import BytePairTokenizer
-from llama_course.corpus import DEFAULT_STORIES, Corpus, generate_stories
-from llama_course.tokenizer import Tokenizer
+from llama_course.data.bpe import BytePairTokenizer
+from llama_course.data.corpus import DEFAULT_STORIES, Corpus, generate_stories
+from llama_course.data.tokenizer import Tokenizer
 
 
 def timed(fn, *args, **kwargs):

@@ -6,7 +6,7 @@
 A step is forward, cross-entropy, backward, gradient clipping and an AdamW update. The contenders
 run in turn, step by step, so machine noise hits them alike; the table gives the median step time,
 tokens per second and the speed relative to transformers. "ours (fast)" is the `compile=True`
-switch of `llama_course.train`: torch.compile plus the fused AdamW. transformers gets the same
+switch of `llama_course.training.loop`: torch.compile plus the fused AdamW. transformers gets the same
 switch too, to show where the speed comes from. Both models start from the same weights and see
 the same batches, so their loss curves can be compared: the last column is the largest difference
 in loss over the run.

@@ -15,10 +15,10 @@ from pathlib import Path
 import torch
 
 from .config import PRESETS, LlamaConfig
-from .corpus import DEFAULT_STORIES
+from .data.corpus import DEFAULT_STORIES
+from .data.tokenizer import COURSE_TOKENIZER
 from .files import CourseError
 from .model import count_params, flops_per_token
-from .tokenizer import COURSE_TOKENIZER
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -59,14 +59,14 @@ def instruct_tasks(text: str) -> list[str]:
 
 def pick_device(name: str | None) -> torch.device:
     """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
-    from .course import checked_device, default_device
+    from .classroom.course import checked_device, default_device
 
     return default_device() if name is None else checked_device(name, f"--device {name}")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
     """Open JupyterLab on the learner's workspace (copies of the course notebooks), or on ``--dir`` as it is."""
-    from .launch import course_notebooks, default_workspace, lab_launch, prepare_workspace
+    from .classroom.launch import course_notebooks, default_workspace, lab_launch, prepare_workspace
 
     if importlib.util.find_spec("jupyterlab") is None:
         raise SystemExit('JupyterLab is not installed: pip install "llama-course[course]" (or -e ".[course]" '
@@ -96,7 +96,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_info(args: argparse.Namespace) -> int:
     """Print the environment line, and whether what the course needs is installed."""
-    from .course import setup
+    from .classroom.course import setup
 
     setup(quiet=False)
     needed = ("jupyterlab", "ipywidgets", "matplotlib", "sentencepiece", "safetensors", "transformers")
@@ -143,8 +143,8 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     """Train the course's SentencePiece tokenizer on the embedded corpus (English and Chinese)."""
     import time
 
-    from .corpus import load_corpus
-    from .tokenizer import Tokenizer
+    from .data.corpus import load_corpus
+    from .data.tokenizer import Tokenizer
 
     corpus = load_corpus(n_stories=args.stories, seed=args.seed)
     start = time.perf_counter()
@@ -184,7 +184,7 @@ def _init_distributed(requested: str | None = None) -> tuple[int, torch.device |
 def _resumed_tokenizer(args: argparse.Namespace, say):
     """With ``--resume`` and a checkpoint in ``--out``: the tokenizer saved in it, which the weights were trained
     with (a new one would give the old weights new token meanings). None when there is nothing to resume."""
-    from .checkpoint import has_checkpoint, load_checkpoint
+    from .training.checkpoint import has_checkpoint, load_checkpoint
 
     if not args.resume:
         return None
@@ -201,12 +201,12 @@ def _resumed_tokenizer(args: argparse.Namespace, say):
 
 def _pretrain_data(args: argparse.Namespace, say):
     """The tokenizer and the training/validation datasets the options ask for, and a line describing them."""
-    from .data import story_datasets, text_datasets
-    from .tokenizer import CharTokenizer, Tokenizer, course_tokenizer
+    from .data.batches import story_datasets, text_datasets
+    from .data.tokenizer import CharTokenizer, Tokenizer, course_tokenizer
 
     resumed = _resumed_tokenizer(args, say)
     if args.text is None:
-        from .corpus import load_corpus
+        from .data.corpus import load_corpus
 
         if args.tokenizer not in ("course", None):
             raise SystemExit("the embedded corpus uses the course tokenizer; --tokenizer is for --text")
@@ -217,7 +217,7 @@ def _pretrain_data(args: argparse.Namespace, say):
         languages = ("en", "zh") if args.language == "both" else ()
         by_language = {lang: story_datasets(corpus, tokenizer, args.context, lang)[1] for lang in languages}
         return tokenizer, train_data, {"all": val_data, **by_language}, source
-    from .sources import load_text
+    from .data.sources import load_text
 
     text = load_text(args.text, timeout_s=args.download_timeout, max_bytes=args.max_download_mb * 2**20)
     kind = "saved" if resumed else args.tokenizer or "sentencepiece"
@@ -247,9 +247,9 @@ def _finish_pretraining(args: argparse.Namespace, model, tokenizer, val_sets: di
     """Validation loss on every validation token (and per language), written into the checkpoint; a sample."""
     import math
 
-    from .checkpoint import load_checkpoint, save_checkpoint, update_state
     from .generate import complete
-    from .train import evaluate
+    from .training.checkpoint import load_checkpoint, save_checkpoint, update_state
+    from .training.loop import evaluate
 
     losses = {name: evaluate(model, data, args.batch_size, dtype=dtype) for name, data in val_sets.items()}
     update_state(args.out, metrics={name: {"val_loss": loss, "val_perplexity": math.exp(loss),
@@ -272,10 +272,10 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
     """Pretrain a model on the embedded stories or your own text; write a checkpoint folder."""
     import torch.distributed as dist
 
-    from .checkpoint import check_checkpoint_out
-    from .course import seed_everything
+    from .classroom.course import seed_everything
     from .model import Llama
-    from .train import TrainConfig, autocast_dtype, train
+    from .training.checkpoint import check_checkpoint_out
+    from .training.loop import TrainConfig, autocast_dtype, train
 
     check_checkpoint_out(args.out)  # before any work: a folder that cannot take the checkpoint is refused now
     rank, ddp_device = _init_distributed(args.device)
@@ -312,8 +312,8 @@ def cmd_pretrain(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     """Print a continuation of the prompt from a checkpoint, token by token as it is generated."""
-    from .checkpoint import course_model, load_checkpoint
     from .generate import Sampling, stream
+    from .training.checkpoint import course_model, load_checkpoint
 
     device = pick_device(args.device)
     saved = load_checkpoint(args.checkpoint, device) if args.checkpoint else course_model(device)
@@ -332,12 +332,12 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune the course model (or a checkpoint) to classify stories or to follow instructions."""
-    from . import finetune as ft
-    from .checkpoint import course_model, load_checkpoint
-    from .corpus import load_corpus
-    from .course import seed_everything
+    from .classroom.course import seed_everything
+    from .data.corpus import load_corpus
     from .lora import apply_lora
-    from .train import TrainConfig
+    from .training import finetune as ft
+    from .training.checkpoint import course_model, load_checkpoint
+    from .training.loop import TrainConfig
 
     out = ft.check_finetune_out(args.out, args.lora)  # before any work, not at the save
     device = pick_device(args.device)
@@ -401,8 +401,8 @@ def _scores_line(scores: dict) -> str:
 
 def cmd_student_copies(args: argparse.Namespace) -> int:
     """Write the notebooks with their exercise solutions taken out, for handing to students."""
-    from .classroom import write_student_copies
-    from .launch import course_notebooks
+    from .classroom.launch import course_notebooks
+    from .classroom.student_copies import write_student_copies
 
     written = write_student_copies(Path(args.dir) if args.dir else course_notebooks(), args.out, force=args.force)
     print(f"wrote {len(written)} student notebooks to {args.out} (solutions replaced by raise NotImplementedError)")

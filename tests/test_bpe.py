@@ -6,7 +6,7 @@ from collections import Counter
 import pytest
 import torch
 
-from llama_course.bpe import BytePairTokenizer, best_pair, merge, pair_counts, split_chunks
+from llama_course.data.bpe import BytePairTokenizer, best_pair, merge, pair_counts, split_chunks
 
 SAMPLE = (
     "Once upon a time, a little fox found 12 shiny stones by the river. The fox counted them: 1, 2, 3... "

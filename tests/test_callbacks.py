@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import torch
 
-from llama_course.callbacks import AttentionSnapshots, LossPlot, Samples
 from llama_course.config import LlamaConfig
-from llama_course.data import TokenDataset
+from llama_course.data.batches import TokenDataset
+from llama_course.data.tokenizer import CharTokenizer
 from llama_course.model import Llama
-from llama_course.tokenizer import CharTokenizer
-from llama_course.train import History, TrainConfig, train
+from llama_course.training.callbacks import AttentionSnapshots, LossPlot, Samples
+from llama_course.training.loop import History, TrainConfig, train
 from llama_course.viz import loss_curves, running_mean
 
 

@@ -6,11 +6,11 @@ import os
 import pytest
 import torch
 
-from llama_course.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 from llama_course.config import LlamaConfig
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
 from llama_course.files import CourseError
 from llama_course.model import Llama
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
+from llama_course.training.checkpoint import find_checkpoint, load_checkpoint, save_checkpoint
 
 
 def small(**changes):
@@ -70,7 +70,7 @@ def test_a_failed_save_leaves_the_old_checkpoint(tmp_path, monkeypatch):
     path = tmp_path / "ckpt"
     first = small()
     save_checkpoint(path, first)
-    import llama_course.checkpoint as checkpoint_module
+    import llama_course.training.checkpoint as checkpoint_module
 
     def broken(*args, **kwargs):
         raise KeyboardInterrupt  # as if the learner pressed stop in the middle of a save

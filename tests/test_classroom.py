@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from llama_course.classroom import BEGIN, END, is_solution_cell, strip_solution, write_student_copies
+from llama_course.classroom.exercises import ExerciseError
+from llama_course.classroom.student_copies import BEGIN, END, is_solution_cell, strip_solution, write_student_copies
 from llama_course.cli import main
-from llama_course.exercises import ExerciseError
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 PATHS = sorted(NOTEBOOKS.glob("*.ipynb"))
@@ -73,7 +73,7 @@ def test_a_check_before_the_exercise_is_written_shows_one_friendly_line():
     nbformat = pytest.importorskip("nbformat")
     from nbclient import NotebookClient
 
-    cells = ["from llama_course import exercises\n"
+    cells = ["from llama_course.classroom import exercises\n"
              "def softmax(x):\n    raise NotImplementedError  # your code here\n"
              "exercises.check_softmax(softmax)",
              "def softmax(x):\n    return x.softmax(dim=9)\n"

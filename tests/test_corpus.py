@@ -7,8 +7,8 @@ from dataclasses import asdict
 
 import pytest
 
-from llama_course import corpus
-from llama_course.corpus import lexicon
+from llama_course.data import corpus
+from llama_course.data.corpus import lexicon
 
 SENTENCE_END = re.compile(r'(?<=[.!?])"?\s+(?=["A-Z])')
 A_AN_EXCEPTIONS = {"unicorn", "ukulele", "one", "useful", "uniform", "european", "honest", "hour", "honor"}

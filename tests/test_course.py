@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from llama_course import cli, course
+from llama_course import cli
+from llama_course.classroom import course
 
 
 def test_setup_prints_one_line_and_seeds(capsys, monkeypatch):

@@ -1,7 +1,7 @@
 """The tokenizer shipped in assets/ loads, round-trips, and is exactly what its command makes."""
 
 from llama_course import cli
-from llama_course.tokenizer import CHAT_TOKENS, COURSE_TOKENIZER, course_tokenizer
+from llama_course.data.tokenizer import CHAT_TOKENS, COURSE_TOKENIZER, course_tokenizer
 
 
 def test_shipped_tokenizer_loads_and_round_trips():

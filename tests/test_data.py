@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from llama_course.corpus import load_corpus
-from llama_course.data import TokenDataset, story_datasets, text_datasets, tokenize_documents
-from llama_course.tokenizer import BOS_ID, EOS_ID, CharTokenizer, course_tokenizer
+from llama_course.data.batches import TokenDataset, story_datasets, text_datasets, tokenize_documents
+from llama_course.data.corpus import load_corpus
+from llama_course.data.tokenizer import BOS_ID, EOS_ID, CharTokenizer, course_tokenizer
 
 
 def test_documents_are_wrapped_and_stored_compactly():

@@ -4,8 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from llama_course import count_params, exercises
-from llama_course.exercises import ExerciseError
+from llama_course import count_params
+from llama_course.classroom import exercises
+from llama_course.classroom.exercises import ExerciseError
 
 
 def not_written(*args):
@@ -79,7 +80,7 @@ def test_an_error_inside_the_learners_code_becomes_a_clear_message():
 
 
 def test_bpe_checks():
-    from llama_course.bpe import merge, pair_counts
+    from llama_course.data.bpe import merge, pair_counts
 
     exercises.check_pair_counts(pair_counts)
     exercises.check_merge(merge)

@@ -21,17 +21,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from llama_course.checkpoint import load_checkpoint, save_checkpoint
 from llama_course.config import LlamaConfig
+from llama_course.data.sources import load_text
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
 from llama_course.files import CourseError, write_safetensors
-from llama_course.finetune import check_finetune_out, load_finetuned, save_finetuned
 from llama_course.generate import Sampling, generate
 from llama_course.hf import load_hf_checkpoint, save_hf_checkpoint
 from llama_course.lora import apply_lora, load_adapters, lora_layers, save_adapters
 from llama_course.model import Llama
-from llama_course.sources import load_text
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
-from llama_course.train import TrainConfig, train
+from llama_course.training.checkpoint import load_checkpoint, save_checkpoint
+from llama_course.training.finetune import check_finetune_out, load_finetuned, save_finetuned
+from llama_course.training.loop import TrainConfig, train
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARS = "abcdefghijklmnopqrstuvwxyz .,!?'\n-AT"  # 36 characters: with the 4 special ids, 40 ids
@@ -189,8 +189,8 @@ def test_the_library_refuses_too_before_the_first_step(tmp_path):
 
 
 def test_a_crash_while_saving_a_fine_tune_keeps_the_earlier_one(tmp_path, monkeypatch):
-    from llama_course import finetune
-    from llama_course.finetune import LlamaClassifier
+    from llama_course.training import finetune
+    from llama_course.training.finetune import LlamaClassifier
 
     tokenizer = CharTokenizer(CHARS)
     out = save_finetuned(tmp_path / "clf", LlamaClassifier(tiny_model(1), ("no", "yes"), 3), tokenizer, {"n": 1})

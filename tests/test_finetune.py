@@ -7,8 +7,12 @@ import torch.nn.functional as F
 import transformers
 
 from llama_course.config import LlamaConfig
-from llama_course.corpus import generate_stories
-from llama_course.finetune import (
+from llama_course.data.corpus import generate_stories
+from llama_course.data.tokenizer import course_tokenizer
+from llama_course.hf import to_hf
+from llama_course.lora import apply_lora
+from llama_course.model import Llama
+from llama_course.training.finetune import (
     LABELS,
     Example,
     LlamaClassifier,
@@ -24,11 +28,7 @@ from llama_course.finetune import (
     train_classifier,
     train_instructions,
 )
-from llama_course.hf import to_hf
-from llama_course.lora import apply_lora
-from llama_course.model import Llama
-from llama_course.tokenizer import course_tokenizer
-from llama_course.train import TrainConfig
+from llama_course.training.loop import TrainConfig
 
 TOKENIZER = course_tokenizer()
 
@@ -165,7 +165,7 @@ def test_a_long_prompt_does_not_cut_the_answers_of_the_others():
     long_instruction = " ".join(["word"] * 60)
     ids = chat_prompt_ids(TOKENIZER, long_instruction)
     assert 136 - 20 < len(ids) < 136  # room for fewer than 20 new tokens
-    from llama_course.finetune import answer
+    from llama_course.training.finetune import answer
 
     alone = answer(model, TOKENIZER, ["Hi"], max_new_tokens=20)
     together = answer(model, TOKENIZER, ["Hi", long_instruction], max_new_tokens=20)
@@ -181,7 +181,7 @@ def test_bad_input_to_the_fine_tuning_helpers_gets_clear_errors():
         encode_texts(TOKENIZER, [], 16)
     with pytest.raises(ValueError, match="non-empty list of texts"):
         encode_texts(TOKENIZER, "one story", 16)
-    from llama_course.finetune import answer
+    from llama_course.training.finetune import answer
 
     with pytest.raises(TypeError, match="a list of instructions"):
         answer(small_model(vocab=len(TOKENIZER)), TOKENIZER, "Who is it?")
@@ -191,7 +191,7 @@ def test_bad_input_to_the_fine_tuning_helpers_gets_clear_errors():
 
 
 def test_held_out_examples_seen_in_training_are_dropped():
-    from llama_course.finetune import unseen
+    from llama_course.training.finetune import unseen
 
     training = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate")]
     held_out = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate"),

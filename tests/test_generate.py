@@ -5,10 +5,10 @@ import torch
 import transformers
 
 from llama_course.config import LlamaConfig
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
 from llama_course.generate import Sampling, complete, filter_logits, generate, next_token_probs, sample_next, stream
 from llama_course.hf import to_hf
 from llama_course.model import Llama
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
 
 
 @pytest.fixture

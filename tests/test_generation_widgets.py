@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from llama_course import Llama, LlamaConfig
+from llama_course.data.tokenizer import course_tokenizer
 from llama_course.generate import Sampling, generate, next_token_probs
-from llama_course.tokenizer import course_tokenizer
-from llama_course.widgets import ALL, GenerationAttention, SamplingPlayground
+from llama_course.viz.widgets import ALL, GenerationAttention, SamplingPlayground
 
 matplotlib.use("Agg")
 PNG = b"\x89PNG\r\n\x1a\n"

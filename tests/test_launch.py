@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from llama_course import cli, launch
+from llama_course import cli
+from llama_course.classroom import launch
 
 ROOT = Path(__file__).resolve().parents[1]
 

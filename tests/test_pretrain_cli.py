@@ -5,13 +5,13 @@ import math
 import pytest
 import torch
 
-from llama_course.checkpoint import load_checkpoint
 from llama_course.cli import main
-from llama_course.tokenizer import CharTokenizer, Tokenizer
+from llama_course.data.tokenizer import CharTokenizer, Tokenizer
+from llama_course.training.checkpoint import load_checkpoint
 
 
 def load_corpus_texts():
-    from llama_course.corpus import load_corpus
+    from llama_course.data.corpus import load_corpus
 
     return [story.text for story in load_corpus(n_stories=30).val]
 
@@ -86,8 +86,8 @@ def test_generate_uses_the_course_model_by_default(capsys):
 
 
 def test_finetune_classify_with_lora_saves_only_the_adapters(tmp_path, capsys):
-    from llama_course.checkpoint import course_model
-    from llama_course.finetune import LlamaClassifier, encode_texts, load_finetuned
+    from llama_course.training.checkpoint import course_model
+    from llama_course.training.finetune import LlamaClassifier, encode_texts, load_finetuned
 
     out = tmp_path / "clf"
     assert main(["finetune", "classify", "--lora", "--stories", "40", "--steps", "3", "--batch-size", "2",
@@ -105,8 +105,8 @@ def test_finetune_classify_with_lora_saves_only_the_adapters(tmp_path, capsys):
 
 
 def test_finetune_instruct_full_saves_a_checkpoint_generate_can_use(tmp_path, capsys):
-    from llama_course.checkpoint import load_checkpoint
-    from llama_course.finetune import load_finetuned
+    from llama_course.training.checkpoint import load_checkpoint
+    from llama_course.training.finetune import load_finetuned
 
     out = tmp_path / "chat"
     assert main(["finetune", "instruct", "--stories", "40", "--steps", "2", "--batch-size", "2", "--eval", "4",

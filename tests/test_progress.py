@@ -3,12 +3,12 @@
 import nbformat
 from nbclient import NotebookClient
 
-from llama_course.progress import progress_bar
+from llama_course.classroom.progress import progress_bar
 
 RUN = """\
 import torch
-from llama_course.finetune import fit
-from llama_course.train import TrainConfig
+from llama_course.training.finetune import fit
+from llama_course.training.loop import TrainConfig
 
 model = torch.nn.Linear(2, 1)
 def batch_loss(rows):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from llama_course import sources
+from llama_course.data import sources
 
 TEXT = "Once upon a time there was a tiny model.\n从前有一个小模型。\n"
 

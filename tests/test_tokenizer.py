@@ -5,8 +5,8 @@ import random
 import pytest
 import torch
 
-from llama_course.bpe import BytePairTokenizer
-from llama_course.tokenizer import CHAT_TOKENS, CharTokenizer, Tokenizer
+from llama_course.data.bpe import BytePairTokenizer
+from llama_course.data.tokenizer import CHAT_TOKENS, CharTokenizer, Tokenizer
 
 EN_WORDS = (
     "the a little big old happy sad fox cat dog girl boy mother tree river house garden ball book friend day "

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import torch
 
-from llama_course.checkpoint import load_checkpoint
 from llama_course.config import LlamaConfig
-from llama_course.data import TokenDataset
+from llama_course.data.batches import TokenDataset
 from llama_course.model import Llama
-from llama_course.train import TrainConfig, evaluate, lr_at, make_optimizer, train
+from llama_course.training.checkpoint import load_checkpoint
+from llama_course.training.loop import TrainConfig, evaluate, lr_at, make_optimizer, train
 
 
 def small_model(seed=0):
@@ -91,7 +91,7 @@ def test_stopping_and_resuming_gives_the_same_run(tmp_path):
 
 def test_gradient_accumulation_equals_one_big_batch(monkeypatch):
     """Two micro-batches of 4 give the gradient (and the loss) of their 8 windows at once."""
-    import llama_course.train as train_module
+    import llama_course.training.loop as train_module
 
     seen = []
 

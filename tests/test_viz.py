@@ -13,7 +13,7 @@ from matplotlib.patches import Polygon, Rectangle
 
 from llama_course import Llama, LlamaConfig, causal_mask, rope_frequencies, viz
 from llama_course.attention import attention
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
 
 matplotlib.use("Agg")
 
@@ -123,16 +123,18 @@ def test_chinese_is_drawn_in_every_kind_of_text():
 def test_without_a_cjk_font_chinese_is_spelled_out_with_a_hint(monkeypatch, capsys):
     from matplotlib.ft2font import FT2Font
 
+    from llama_course.viz import labels
+
     latin = matplotlib.font_manager.findfont("DejaVu Sans")
-    monkeypatch.setattr(viz, "_label_fonts", lambda: (("DejaVu Sans",), frozenset(FT2Font(latin).get_charmap())))
-    monkeypatch.setattr(viz, "_hinted", False)
+    monkeypatch.setattr(labels, "label_fonts", lambda: (("DejaVu Sans",), frozenset(FT2Font(latin).get_charmap())))
+    monkeypatch.setattr(labels, "_hinted", False)
     assert viz.token_label("▁小猫") == "▁\\u5c0f\\u732b"  # a last resort: better than empty boxes
     assert viz.token_label("小") == "\\u5c0f"
     assert capsys.readouterr().err == viz.NO_CJK_FONT_HINT + "\n"  # said once
 
 
 def test_chinese_in_a_notebook_figure_after_setup():
-    from llama_course.course import setup
+    from llama_course.classroom.course import setup
 
     setup(quiet=True)
     fig = Figure()

@@ -58,9 +58,9 @@ def run_in(wheel_venv, *command: str) -> str:
 def test_the_wheel_finds_its_own_course_model_tokenizer_and_notebooks(wheel_venv):
     _, site, _ = wheel_venv
     out = run_in(wheel_venv, "-c", "import json, llama_course\n"
-                 "from llama_course.checkpoint import course_model\n"
-                 "from llama_course.launch import course_notebooks\n"
-                 "from llama_course.tokenizer import course_tokenizer\n"
+                 "from llama_course.training.checkpoint import course_model\n"
+                 "from llama_course.classroom.launch import course_notebooks\n"
+                 "from llama_course.data.tokenizer import course_tokenizer\n"
                  "m = course_model()\n"
                  "print(json.dumps([llama_course.__file__, str(m.path), len(course_tokenizer()),"
                  " sorted(p.name for p in course_notebooks().glob('*.ipynb'))]))")

@@ -8,8 +8,8 @@ import torch
 from matplotlib.figure import Figure
 
 from llama_course import Llama, LlamaConfig
-from llama_course.tokenizer import CharTokenizer, course_tokenizer
-from llama_course.widgets import ALL, NONE, AttentionExplorer, RopeExplorer
+from llama_course.data.tokenizer import CharTokenizer, course_tokenizer
+from llama_course.viz.widgets import ALL, NONE, AttentionExplorer, RopeExplorer
 
 matplotlib.use("Agg")
 

@@ -15,7 +15,7 @@ import urllib.request
 import nbformat
 import pytest
 
-from llama_course.launch import lab_launch
+from llama_course.classroom.launch import lab_launch
 
 playwright = pytest.importorskip("playwright.sync_api")
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -28,8 +28,8 @@ EXPLORER_CELL = """\
 import torch
 from llama_course.config import LlamaConfig
 from llama_course.model import Llama
-from llama_course.tokenizer import course_tokenizer
-from llama_course.widgets import AttentionExplorer
+from llama_course.data.tokenizer import course_tokenizer
+from llama_course.viz.widgets import AttentionExplorer
 
 torch.manual_seed(0)
 model = Llama(LlamaConfig.preset("tiny")).eval()

@@ -17,8 +17,11 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from . import viz
-from .rope import rope_frequencies
+from ..rope import rope_frequencies
+from .attention import attention_grid, attention_heatmap, attention_maps
+from .generation import generation_attention_bars, next_token_bars
+from .labels import printable_token, token_label, token_strings
+from .rope import draw_rotations, rope_pair_points, rope_relative_values
 
 DPI = 100  # CSS pixels per inch of figure: a picture is shown at this size, like the notebook's own figures
 PIXEL_RATIO = 2  # ... and drawn with twice the pixels, so it stays sharp on high-density screens
@@ -109,7 +112,7 @@ class AttentionExplorer(_Explorer):
     def _read_text(self, change: Any = None) -> None:
         """Run the model on the text, offer its tokens as queries (keeping the choice if it still fits), redraw."""
         try:
-            tokens, weights = viz.attention_maps(self.model, self.tokenizer, self.text.value)
+            tokens, weights = attention_maps(self.model, self.tokenizer, self.text.value)
         except ValueError as e:
             self.show_error(f"{e} (the picture still shows the last text that fit)" if self.tokens else e)
             return
@@ -117,7 +120,7 @@ class AttentionExplorer(_Explorer):
         chosen = self.token.value
         self.token.unobserve(self.redraw, names="value")  # one redraw below, not one per option change
         try:
-            queries = [(f"{i}: {viz.printable_token(t)}", i) for i, t in enumerate(tokens)]  # HTML: Chinese as is
+            queries = [(f"{i}: {printable_token(t)}", i) for i, t in enumerate(tokens)]  # HTML: Chinese as is
             self.token.options = [("none", NONE), *queries]
             self.token.value = chosen if chosen != NONE and chosen < len(tokens) else NONE
         finally:
@@ -130,9 +133,9 @@ class AttentionExplorer(_Explorer):
         layer, head = self.layer.value, self.head.value
         query = None if self.token.value == NONE else self.token.value
         if head == ALL:
-            return viz.attention_grid(self.weights, self.tokens, self.n_kv_heads, layers=layer, query=query)
+            return attention_grid(self.weights, self.tokens, self.n_kv_heads, layers=layer, query=query)
         title = f"layer {layer}, head {head}"
-        return viz.attention_heatmap(self.weights[layer, head], self.tokens, title=title, query=query)
+        return attention_heatmap(self.weights[layer, head], self.tokens, title=title, query=query)
 
 
 class RopeExplorer(_Explorer):
@@ -163,12 +166,12 @@ class RopeExplorer(_Explorer):
 
     def figure(self) -> Figure:
         n, d, i, theta = self.key_position.value, self.distance.value, self.pair.value, self.theta.value
-        values = viz.rope_relative_values(self.head_dim, self.max_distance, theta, self.seed, offsets=(0, n))
+        values = rope_relative_values(self.head_dim, self.max_distance, theta, self.seed, offsets=(0, n))
         fig = Figure(figsize=(10.0, 4.4), layout="constrained")
         left, right = fig.subplots(1, 2, width_ratios=[1, 1.5])
         for vector, position, label, color in (("query", n + d, "q: m", "C0"), ("key", n, "k: n", "C3")):
-            point = viz.rope_pair_points(self.head_dim, [position], i, theta, vector=values[vector])
-            viz.draw_rotations(left, point / point.norm(), [position], [color], name=label)
+            point = rope_pair_points(self.head_dim, [position], i, theta, vector=values[vector])
+            draw_rotations(left, point / point.norm(), [position], [color], name=label)
         speed = float(rope_frequencies(self.head_dim, theta)[i])
         left.set_title(f"pair {i} (θ_{i} = {speed:.3g} rad/position): q turned by m·θ_{i}, k by n·θ_{i};\n"
                        f"the angle between them changes by (m − n)·θ_{i} = {d * speed:.3g} rad", fontsize=8)
@@ -228,7 +231,7 @@ class SamplingPlayground(_Explorer):
 
     def distributions(self) -> tuple[list[int], torch.Tensor, torch.Tensor]:
         """The prompt's ids, the plain next-token probabilities and those sampled from with these settings."""
-        from .generate import Sampling, next_token_probs
+        from ..generate import Sampling, next_token_probs
 
         ids = self.tokenizer.encode(self.prompt.value, bos=True)
         if len(ids) >= self.model.config.max_seq_len:
@@ -241,15 +244,15 @@ class SamplingPlayground(_Explorer):
 
     def figure(self) -> Figure:
         ids, plain, shaped = self.distributions()
-        pieces = viz.token_strings(self.tokenizer, range(plain.numel()))
-        return viz.next_token_bars(pieces, plain, shaped)
+        pieces = token_strings(self.tokenizer, range(plain.numel()))
+        return next_token_bars(pieces, plain, shaped)
 
     def redraw(self, change: Any = None) -> None:
         super().redraw(change)
         if self.message.value:  # the settings or prompt are wrong: no sample either
             self.sample.value = ""
             return
-        from .generate import complete
+        from ..generate import complete
 
         text = complete(self.model, self.tokenizer, self.prompt.value, self.max_new_tokens, seed=self.seed.value,
                         **self.settings())
@@ -264,7 +267,7 @@ class GenerationAttention(_Explorer):
     def __init__(self, model: Any, tokenizer: Any, prompt: str = "Once upon a time", max_new_tokens: int = 30,
                  seed: int = 0, **sampling: Any) -> None:
         _check_model(model)
-        from .generate import generate_with_attention
+        from ..generate import generate_with_attention
 
         self.tokenizer = tokenizer
         config = model.config
@@ -274,7 +277,7 @@ class GenerationAttention(_Explorer):
                                                           **sampling)
         if not self.new_ids:
             raise ValueError("nothing was generated: the prompt fills the model's context")
-        self.pieces = viz.token_strings(tokenizer, self.prompt_ids + self.new_ids)
+        self.pieces = token_strings(tokenizer, self.prompt_ids + self.new_ids)
         self.step = widgets.IntSlider(value=0, min=0, max=len(self.new_ids) - 1, description="new token",
                                       continuous_update=False)
         self.layer = widgets.Dropdown(options=[("mean of layers", ALL)] + [(f"layer {i}", i)
@@ -300,7 +303,7 @@ class GenerationAttention(_Explorer):
     def figure(self) -> Figure:
         step = self.step.value
         n_before = len(self.prompt_ids) + step
-        new_piece = viz.token_label(self.pieces[n_before])
+        new_piece = token_label(self.pieces[n_before])
         where = f"{self.layer.label}, {self.head.label}"
-        return viz.generation_attention_bars(self.pieces[:n_before], self.weights(), len(self.prompt_ids),
+        return generation_attention_bars(self.pieces[:n_before], self.weights(), len(self.prompt_ids),
                                              title=f'predicting new token {step}, "{new_piece}" ({where})')

@@ -13,11 +13,11 @@ import json
 import re
 from pathlib import Path
 
-from .files import atomic_write
+from ..files import atomic_write
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "raise NotImplementedError  # your code here"
-CHECK = re.compile(r"\bcheck_\w+\(")  # a call of one of llama_course.exercises' checks
+CHECK = re.compile(r"\bcheck_\w+\(")  # a call of one of llama_course.classroom.exercises' checks
 
 
 def strip_solution(source: str) -> str:

@@ -47,7 +47,7 @@ def default_device() -> torch.device:
 def checked_device(name: str, origin: str, hint: str = "") -> torch.device:
     """``torch.device(name)``, refused in one line naming ``origin`` (an option, a variable) when PyTorch does
     not know the name or this machine does not have the device."""
-    from .files import CourseError
+    from ..files import CourseError
 
     hint = f"; {hint}" if hint else ""
     try:
@@ -76,7 +76,7 @@ def setup(seed: int = 0, device: str | torch.device | None = None, quiet: bool =
 
     Prints one line describing the environment (unless ``quiet``) and returns a :class:`Setup`.
     """
-    from . import __version__
+    from .. import __version__
 
     seed_everything(seed)
     torch.set_printoptions(precision=4, sci_mode=False)
@@ -95,7 +95,7 @@ def _plot_defaults() -> None:
     """PNG figures at a readable size (SVG output never compares equal under nbval), Chinese drawn in a CJK font."""
     import matplotlib as mpl
 
-    from .viz import font_families
+    from ..viz import font_families
 
     mpl.rcParams.update({
         "font.family": font_families(),

@@ -13,8 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .config import PRESETS, LlamaConfig
-from .model import count_params
+from ..config import PRESETS, LlamaConfig
+from ..model import count_params
 
 
 class ExerciseError(AssertionError):
@@ -166,7 +166,7 @@ def _random_id_lists(seed: int) -> list[list[int]]:
 
 def check_pair_counts(fn: Callable[[list[int]], dict[tuple[int, int], int]]) -> None:
     """``fn(ids)`` must count each adjacent pair of ids."""
-    from .bpe import pair_counts
+    from ..data.bpe import pair_counts
 
     cases = _random_id_lists(6)
     for ids in cases:
@@ -182,7 +182,7 @@ def check_pair_counts(fn: Callable[[list[int]], dict[tuple[int, int], int]]) -> 
 
 def check_merge(fn: Callable[[list[int], tuple[int, int], int], list[int]]) -> None:
     """``fn(ids, pair, new_id)`` must replace each non-overlapping ``pair``, left to right, by ``new_id``."""
-    from .bpe import merge
+    from ..data.bpe import merge
 
     cases = [(ids, pair) for ids in _random_id_lists(7) for pair in ((1, 1), (1, 2), (5, 5), (0, 3))]
     for ids, pair in cases:
@@ -202,7 +202,7 @@ def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
 
 def check_attention(fn: Callable[..., torch.Tensor]) -> None:
     """``fn(q, k, v, mask)`` must return softmax(q k^T / sqrt(d_k), masked) @ v (mask True = may attend)."""
-    from .attention import attention, causal_mask
+    from ..attention import attention, causal_mask
 
     g = _generator(9)
     cases = []
@@ -215,7 +215,7 @@ def check_attention(fn: Callable[..., torch.Tensor]) -> None:
 def check_rope(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
     """``fn(x, cos, sin)`` must rotate each pair (x[..., 2i], x[..., 2i+1]) by the angle whose cosine and
     sine are ``cos[t, i]`` and ``sin[t, i]`` at position t (``x`` is (..., seq, d); cos, sin (seq, d/2))."""
-    from .rope import apply_rope, precompute_rope
+    from ..rope import apply_rope, precompute_rope
 
     g = _generator(10)
     cases = []
@@ -228,8 +228,8 @@ def check_rope(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Te
 def check_multi_head_attention(fn: Callable[..., torch.Tensor]) -> None:
     """``fn(x, wq, wk, wv, wo, n_heads)`` must be causal multi-head self-attention (no RoPE) with
     ``nn.Linear``-layout weights: project, split into heads, attend per head, join, project out."""
-    from .attention import Attention
-    from .config import LlamaConfig
+    from ..attention import Attention
+    from ..config import LlamaConfig
 
     g = _generator(11)
     cases = []
@@ -285,7 +285,7 @@ def check_make_batch(fn: Callable[[torch.Tensor, list[int], int], tuple[torch.Te
 
 def check_lr_schedule(fn: Callable[[int, float, int, int, float], float]) -> None:
     """``fn(step, max_lr, warmup_steps, total_steps, min_ratio)`` must be linear warmup then cosine decay."""
-    from .train import TrainConfig, lr_at
+    from ..training.loop import TrainConfig, lr_at
 
     n = 0
     for max_lr, warmup, total, ratio in [(1e-3, 10, 100, 0.1), (3e-3, 0, 50, 0.0), (6e-4, 25, 40, 0.5)]:
@@ -302,8 +302,8 @@ def check_lr_schedule(fn: Callable[[int, float, int, int, float], float]) -> Non
 
 def check_greedy_decode(fn: Callable[[Any, list[int], int], list[int]]) -> None:
     """``fn(model, prompt_ids, n)`` must return the ``n`` ids greedy decoding appends (no cache needed)."""
-    from .generate import generate
-    from .model import Llama
+    from ..generate import generate
+    from ..model import Llama
 
     torch.manual_seed(14)
     model = Llama(LlamaConfig(vocab_size=50, dim=32, n_layers=2, n_heads=4, max_seq_len=40))
@@ -318,7 +318,7 @@ def check_greedy_decode(fn: Callable[[Any, list[int], int], list[int]]) -> None:
 
 def check_top_p(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> None:
     """``fn(probs, p)`` must keep the most likely tokens until their mass reaches ``p`` and renormalize."""
-    from .generate import Sampling, next_token_probs
+    from ..generate import Sampling, next_token_probs
 
     g = _generator(15)
     cases = [(torch.tensor([0.5, 0.2, 0.15, 0.1, 0.05]), p) for p in (0.5, 0.6, 0.8, 1.0)]
@@ -348,7 +348,7 @@ def check_kv_cache_bytes(fn: Callable[[LlamaConfig, int, int], int]) -> None:
 def check_rope_permutation(fn: Callable[[torch.Tensor, int], torch.Tensor]) -> None:
     """``fn(w, n_heads)`` must reorder the rows of a ``wq``/``wk`` matrix, head by head, from our RoPE layout
     (pairs ``(2i, 2i+1)`` rotate together) to Hugging Face's (``(i, i + head_dim/2)`` rotate together)."""
-    from .hf import _halves_to_pairs, _pairs_to_halves
+    from ..hf import _halves_to_pairs, _pairs_to_halves
 
     g = _generator(16)
     n = 0
@@ -493,7 +493,7 @@ def check_chat_targets(fn: Callable[[list[int], list[int]], tuple[list[int], lis
 def lora_forward_reference(x: torch.Tensor, weight: torch.Tensor, lora_A: torch.Tensor, lora_B: torch.Tensor,
                            alpha: float) -> torch.Tensor:
     """``W x + (alpha / r) B A x`` through :class:`llama_course.lora.LoRALinear` itself."""
-    from .lora import LoRALinear
+    from ..lora import LoRALinear
 
     layer = LoRALinear(torch.nn.Linear(weight.shape[1], weight.shape[0], bias=False), lora_A.shape[0], alpha)
     with torch.no_grad():
@@ -516,8 +516,8 @@ def check_lora_forward(fn: Callable[..., torch.Tensor]) -> None:
 
 def check_lora_params(fn: Callable[[LlamaConfig, Sequence[str], int], int]) -> None:
     """``fn(config, targets, rank)`` must count the parameters ``apply_lora`` adds to a model of that config."""
-    from .lora import apply_lora, count_trainable
-    from .model import Llama
+    from ..lora import apply_lora, count_trainable
+    from ..model import Llama
 
     configs = [PRESETS["tiny"], LlamaConfig(vocab_size=64, dim=48, n_layers=3, n_heads=6, n_kv_heads=2,
                                             ffn_hidden=80, max_seq_len=16)]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from itertools import islice, pairwise, repeat
 from pathlib import Path
 
-from .files import read_tagged_json, write_tagged_json
+from ..files import read_tagged_json, write_tagged_json
 
 Pair = tuple[int, int]
 
@@ -24,7 +24,7 @@ Pair = tuple[int, int]
 # "".join(split_chunks(text)) == text always.
 CHUNK_PATTERN = re.compile(r" ?[^\W\d_]+| ?\d+| ?(?:[^\w\s]|_)+|\s+(?= \S)|\s+")
 
-_FORMAT = "llama_course.bpe"
+_FORMAT = "llama_course.bpe"  # a file-format tag (saved tokenizers carry it), not the module path
 
 
 def split_chunks(text: str) -> list[str]:

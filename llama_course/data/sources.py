@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .files import CourseError, atomic_write
+from ..files import CourseError, atomic_write
 
 CACHE_ENV = "LLAMA_COURSE_CACHE"
 TEXT_SUFFIXES = (".txt", ".md")

@@ -14,8 +14,9 @@ from typing import Any
 
 import torch
 
-from .config import LlamaConfig
-from .files import (
+from ..config import LlamaConfig
+from ..data.tokenizer import CharTokenizer, Tokenizer
+from ..files import (
     CourseError,
     atomic_write,
     check_replaceable,
@@ -26,9 +27,8 @@ from .files import (
     safetensors_shapes,
     write_safetensors,
 )
-from .model import Llama, weight_shapes
-from .paths import course_path
-from .tokenizer import CharTokenizer, Tokenizer
+from ..model import Llama, weight_shapes
+from ..paths import course_path
 
 # The course model: the tiny config pretrained on the embedded stories (see the README for the command).
 COURSE_MODEL = course_path("assets", "course-model")

@@ -21,6 +21,10 @@ import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 
+from ..classroom.progress import progress_bar
+from ..data.batches import TokenDataset
+from ..files import CourseError, remove_stale_temps
+from ..model import Llama
 from .checkpoint import (
     OPTIMIZER_FILE,
     STATE_FILE,
@@ -29,10 +33,6 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from .data import TokenDataset
-from .files import CourseError, remove_stale_temps
-from .model import Llama
-from .progress import progress_bar
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..files import atomic_write
+from ...files import atomic_write
 from .shapes import SHAPES, WRITERS
 from .writer import Writer
 
@@ -118,7 +118,7 @@ def load_corpus(n_stories: int = DEFAULT_STORIES, seed: int = 0, val_fraction: f
     """The corpus of ``n_stories`` stories for ``seed``, read from the cache folder or generated and cached there.
 
     The last ``round(n_stories * val_fraction)`` stories (at least one if ``val_fraction > 0``) are the
-    validation set. ``cache_dir`` defaults to :func:`llama_course.sources.cache_dir`.
+    validation set. ``cache_dir`` defaults to :func:`llama_course.data.sources.cache_dir`.
     """
     if isinstance(n_stories, bool) or not isinstance(n_stories, int):
         raise TypeError(f"n_stories must be an int, got {type(n_stories).__name__}")

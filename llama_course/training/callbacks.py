@@ -1,6 +1,6 @@
-"""Things to watch while a model trains: pass them to :func:`llama_course.train.train` as ``callbacks``.
+"""Things to watch while a model trains: pass them to :func:`llama_course.training.loop.train` as ``callbacks``.
 
-Each is called after every optimizer step with a :class:`~llama_course.train.StepInfo` and decides
+Each is called after every optimizer step with a :class:`~llama_course.training.loop.StepInfo` and decides
 for itself when to act.
 """
 
@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterable
 
 import torch
 
-from .generate import complete
-from .train import StepInfo
+from ..generate import complete
+from .loop import StepInfo
 
 
 def _when(every: int | Iterable[int]) -> Callable[[int], bool]:
@@ -89,7 +89,7 @@ class LossPlot:
         """The chart for the history so far (a matplotlib Figure, reused between redraws)."""
         from matplotlib.figure import Figure
 
-        from .viz import loss_curves
+        from ..viz import loss_curves
 
         if self.figure is None:  # not a pyplot figure: shown through the display handle only
             self.figure = Figure(figsize=(7, 3.2))

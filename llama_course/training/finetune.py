@@ -19,14 +19,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..classroom.progress import progress_bar
+from ..data.corpus import SHAPES, Story
+from ..files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
+from ..generate import generate
+from ..lora import load_adapters, lora_layers, save_adapters
+from ..model import Llama
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
-from .corpus import SHAPES, Story
-from .files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
-from .generate import generate
-from .lora import load_adapters, lora_layers, save_adapters
-from .model import Llama
-from .progress import progress_bar
-from .train import TrainConfig, lr_at, make_optimizer
+from .loop import TrainConfig, lr_at, make_optimizer
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Classification: a head on the hidden state of the last real token, as transformers' LlamaForSequenceClassification.

@@ -16,13 +16,13 @@ import webbrowser
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .paths import PACKAGE, course_path
+from ..paths import course_path
 
 WORKSPACE_ENV = "LLAMA_COURSE_WORKSPACE"
 FIRST_NOTEBOOK = "00_welcome.ipynb"
 # A Jupyter config folder added for the course's launch only: it turns off JupyterLab's "announcements"
 # plugin, whose "get notified about official Jupyter news?" pop-up would greet a learner on the first lesson.
-JUPYTER_CONFIG = PACKAGE / "jupyter_config"
+JUPYTER_CONFIG = Path(__file__).resolve().parent / "jupyter_config"
 
 
 def course_notebooks() -> Path:

@@ -1,0 +1,1 @@
+"""Course machinery: notebook set-up, exercise checks, student copies, the JupyterLab launcher."""
