@@ -38,8 +38,9 @@ from llama_course.lora import apply_lora, load_adapters, lora_layers, save_adapt
 from llama_course.model import Llama
 from llama_course.training import finetune
 from llama_course.training.checkpoint import load_checkpoint, save_checkpoint, update_state
-from llama_course.training.finetune import LlamaClassifier, encode_texts, load_finetuned, save_finetuned
-from llama_course.training.loop import TrainConfig
+from llama_course.training.classify import LlamaClassifier, encode_texts
+from llama_course.training.finetune import load_finetuned, save_finetuned
+from llama_course.training.recipe import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 LIBRARY_ERRORS = (ValueError, TypeError, OSError)

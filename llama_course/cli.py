@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import math
 import os
-import random
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
@@ -17,8 +17,8 @@ import torch
 from .config import PRESETS, LlamaConfig
 from .data.corpus import DEFAULT_STORIES
 from .data.tokenizer import COURSE_TOKENIZER
-from .files import CourseError
 from .model import count_params, flops_per_token
+from .training.instruct import INSTRUCT_TASKS
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -45,7 +45,6 @@ def finite(text: str) -> float:
     return value
 
 
-INSTRUCT_TASKS = ("qa_en", "qa_zh", "translate")  # the kinds of example finetune.story_examples makes
 
 
 def instruct_tasks(text: str) -> list[str]:
@@ -157,156 +156,11 @@ def cmd_tokenizer(args: argparse.Namespace) -> int:
     return 0
 
 
-def _init_distributed(requested: str | None = None) -> tuple[int, torch.device | None]:
-    """Under ``torchrun`` (WORLD_SIZE > 1) join the process group: NCCL with one GPU per process when CUDA is
-    there and ``--device`` does not say otherwise, gloo on the CPU."""
-    import os
-
-    import torch.distributed as dist
-
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
-        return 0, None
-    use_cuda = torch.cuda.is_available() and (requested is None or requested.startswith("cuda"))
-    if requested is not None and not use_cuda and requested != "cpu":
-        raise SystemExit(f"under torchrun, --device must be cpu or cuda, got {requested!r}")
-    device = torch.device("cpu")
-    if use_cuda:
-        local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if local_rank >= torch.cuda.device_count():
-            raise SystemExit(f"process {local_rank} has no GPU of its own ({torch.cuda.device_count()} visible): "
-                             "start at most one process per GPU, or pass --device cpu")
-        device = torch.device("cuda", local_rank)
-        torch.cuda.set_device(device)
-    dist.init_process_group("nccl" if use_cuda else "gloo")
-    return dist.get_rank(), device
-
-
-def _resumed_tokenizer(args: argparse.Namespace, say):
-    """With ``--resume`` and a checkpoint in ``--out``: the tokenizer saved in it, which the weights were trained
-    with (a new one would give the old weights new token meanings). None when there is nothing to resume."""
-    from .training.checkpoint import has_checkpoint, load_checkpoint
-
-    if not args.resume:
-        return None
-    if not has_checkpoint(args.out):
-        say(f"--resume: no checkpoint in {args.out} yet, so this is a fresh run")
-        return None
-    tokenizer = load_checkpoint(args.out).tokenizer
-    if tokenizer is None:
-        raise CourseError(f"--resume: {args.out} has no tokenizer saved with it, so its token ids mean nothing "
-                          "known; start a fresh run in another --out")
-    say(f"--resume: using the tokenizer saved in {args.out} ({len(tokenizer)} ids)")
-    return tokenizer
-
-
-def _pretrain_data(args: argparse.Namespace, say):
-    """The tokenizer and the training/validation datasets the options ask for, and a line describing them."""
-    from .data.batches import story_datasets, text_datasets
-    from .data.tokenizer import CharTokenizer, Tokenizer, course_tokenizer
-
-    resumed = _resumed_tokenizer(args, say)
-    if args.text is None:
-        from .data.corpus import load_corpus
-
-        if args.tokenizer not in ("course", None):
-            raise SystemExit("the embedded corpus uses the course tokenizer; --tokenizer is for --text")
-        corpus = load_corpus(n_stories=args.stories, seed=args.seed)
-        tokenizer = resumed or course_tokenizer()
-        train_data, val_data = story_datasets(corpus, tokenizer, args.context, args.language)
-        source = f"the course corpus ({len(corpus.train)} + {len(corpus.val)} stories, language {args.language})"
-        languages = ("en", "zh") if args.language == "both" else ()
-        by_language = {lang: story_datasets(corpus, tokenizer, args.context, lang)[1] for lang in languages}
-        return tokenizer, train_data, {"all": val_data, **by_language}, source
-    from .data.sources import load_text
-
-    text = load_text(args.text, timeout_s=args.download_timeout, max_bytes=args.max_download_mb * 2**20)
-    kind = "saved" if resumed else args.tokenizer or "sentencepiece"
-    if resumed:
-        tokenizer = resumed
-    elif kind == "char":
-        tokenizer = CharTokenizer.from_text(text)
-    elif kind == "course":
-        tokenizer = course_tokenizer()
-    else:
-        import tempfile
-
-        try:  # the checkpoint keeps a copy of the tokenizer
-            with tempfile.TemporaryDirectory() as tmp:
-                tokenizer = Tokenizer.train(text, Path(tmp) / "tokenizer.model", vocab_size=args.vocab_size)
-        except ValueError as e:
-            raise SystemExit(f"{e}\n(choose another --vocab-size, or use --tokenizer char)") from None
-    say(f"tokenizer: {kind}, {len(tokenizer)} ids")
-    try:
-        train_data, val_data = text_datasets(text, tokenizer, args.context)
-    except ValueError as e:
-        raise SystemExit(str(e)) from None
-    return tokenizer, train_data, {"all": val_data}, f"{args.text} ({len(text):,} characters)"
-
-
-def _finish_pretraining(args: argparse.Namespace, model, tokenizer, val_sets: dict, history, dtype) -> None:
-    """Validation loss on every validation token (and per language), written into the checkpoint; a sample."""
-    import math
-
-    from .generate import complete
-    from .training.checkpoint import load_checkpoint, save_checkpoint, update_state
-    from .training.loop import evaluate
-
-    losses = {name: evaluate(model, data, args.batch_size, dtype=dtype) for name, data in val_sets.items()}
-    update_state(args.out, metrics={name: {"val_loss": loss, "val_perplexity": math.exp(loss),
-                                           "val_tokens": len(val_sets[name])} for name, loss in losses.items()})
-    print(f"after {history.step[-1]} steps, {history.tokens:,} tokens, {history.seconds:.0f} s:")
-    for name, loss in losses.items():
-        which = "" if name == "all" else f", {name} stories only"
-        print(f"  validation loss {loss:.3f} nats/token, perplexity {math.exp(loss):.2f} "
-              f"({len(val_sets[name]):,} validation tokens{which})")
-    if args.weights_only:
-        saved = load_checkpoint(args.out)
-        state = {k: v for k, v in saved.state.items() if k not in ("optimizer", "scaler", "tokenizer")}
-        save_checkpoint(args.out, saved.model, saved.tokenizer, state=state)
-    print(f"checkpoint: {args.out}" + (" (weights only: it cannot be resumed)" if args.weights_only else ""))
-    prompt = "Once upon a time" if args.text is None and args.language != "zh" else ""
-    print("sample: " + complete(model, tokenizer, prompt, 60, temperature=0.8, seed=args.seed))
-
-
 def cmd_pretrain(args: argparse.Namespace) -> int:
     """Pretrain a model on the embedded stories or your own text; write a checkpoint folder."""
-    import torch.distributed as dist
+    from .training.pretrain import PretrainRun, pretrain
 
-    from .classroom.course import seed_everything
-    from .model import Llama
-    from .training.checkpoint import check_checkpoint_out
-    from .training.loop import TrainConfig, autocast_dtype, train
-
-    check_checkpoint_out(args.out)  # before any work: a folder that cannot take the checkpoint is refused now
-    rank, ddp_device = _init_distributed(args.device)
-    say = print if rank == 0 else (lambda *a, **k: None)
-    tokenizer, train_data, val_sets, source = _pretrain_data(args, say)
-    val_data = val_sets["all"]
-    base = LlamaConfig.preset(args.preset)
-    changes = {"dim": args.dim, "n_layers": args.layers, "n_heads": args.heads, "n_kv_heads": args.kv_heads}
-    changes = {k: v for k, v in changes.items() if v is not None}
-    if "n_heads" in changes and "n_kv_heads" not in changes:
-        changes["n_kv_heads"] = changes["n_heads"]
-    config = base.replace(**changes, vocab_size=len(tokenizer), max_seq_len=max(base.max_seq_len, args.context))
-    train_config = TrainConfig(
-        steps=args.steps, batch_size=args.batch_size, grad_accum=args.grad_accum, lr=args.lr,
-        warmup_steps=min(100, args.steps // 10) if args.warmup is None else args.warmup,
-        eval_every=args.eval_every, precision=args.precision,
-        compile=args.compile, seed=args.seed,
-    )
-    device = ddp_device or pick_device(args.device)
-    seed_everything(args.seed)
-    model = Llama(config).to(device)
-    say(f"data: {source}: {len(train_data):,} training tokens, {len(val_data):,} validation tokens")
-    say(f"model: {model.num_params():,} parameters (dim {config.dim}, {config.n_layers} layers, "
-        f"{config.n_heads} heads, {config.n_kv_heads} kv heads), on {device}")
-    about = {"data": source, "command": "llama-course pretrain " + " ".join(args.argv)}
-    history = train(model, train_data, val_data, train_config, checkpoint=args.out, tokenizer=tokenizer,
-                    resume=args.resume, about=about)
-    if rank == 0 and not history.interrupted:
-        _finish_pretraining(args, model, tokenizer, val_sets, history, autocast_dtype(device, args.precision))
-    if dist.is_initialized():
-        dist.destroy_process_group()
+    history = pretrain(_run_options(PretrainRun, args, command="llama-course pretrain"))
     return 130 if history.interrupted else 0
 
 
@@ -332,71 +186,16 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune the course model (or a checkpoint) to classify stories or to follow instructions."""
-    from .classroom.course import seed_everything
-    from .data.corpus import load_corpus
-    from .lora import apply_lora
-    from .training import finetune as ft
-    from .training.checkpoint import course_model, load_checkpoint
-    from .training.loop import TrainConfig
+    from .training.finetune import FinetuneRun, finetune
 
-    out = ft.check_finetune_out(args.out, args.lora)  # before any work, not at the save
-    device = pick_device(args.device)
-    seed_everything(args.seed)
-    base = course_model(device) if args.checkpoint is None else load_checkpoint(args.checkpoint, device)
-    model, tokenizer = base.model, base.tokenizer
-    corpus = load_corpus(n_stories=args.stories, seed=0)
-    text = "text" if args.language == "en" else "text_zh"
-    if args.task == "classify":
-        model = ft.LlamaClassifier(model, ft.LABELS[args.label], tokenizer.pad_id).to(device)
-        context = model.backbone.config.max_seq_len
-        train_x = ft.encode_texts(tokenizer, [getattr(s, text) for s in corpus.train], context)
-        val_x = ft.encode_texts(tokenizer, [getattr(s, text) for s in corpus.val], context)
-        train_y = model.label_ids(ft.story_labels(corpus.train, args.label))
-        val_y = model.label_ids(ft.story_labels(corpus.val, args.label))
-
-        def score() -> dict:
-            scores = ft.evaluate_classifier(model, val_x, val_y)
-            return {"accuracy": scores.accuracy, "balanced_accuracy": scores.balanced_accuracy,
-                    "confusion": scores.confusion.tolist()}
-    else:
-        context = model.config.max_seq_len
-        train_set = [e for e in ft.story_examples(corpus.train, tokenizer, context, seed=args.seed)
-                     if e.kind in args.tasks]
-        val_set = [e for e in ft.unseen(ft.story_examples(corpus.val, tokenizer, context), train_set)
-                   if e.kind in args.tasks]
-        val_set = random.Random(0).sample(val_set, min(args.eval, len(val_set)))
-
-        def score() -> dict:
-            return ft.exact_match(model, tokenizer, val_set)
-    before = score()
-    print(f"before: {_scores_line(before)}")
-    backbone = model.backbone if args.task == "classify" else model
-    if args.lora:
-        apply_lora(backbone, tuple(args.targets.split(",")), args.rank, args.alpha)
-        if args.task == "classify":
-            model.score.requires_grad_(True)
-    config = TrainConfig(steps=args.steps, batch_size=args.batch_size, lr=args.lr,
-                         warmup_steps=min(20, args.steps // 10), weight_decay=0.0, seed=args.seed)
-    if args.task == "classify":
-        report = ft.train_classifier(model, train_x, train_y, config)
-    else:
-        report = ft.train_instructions(model, tokenizer, train_set, config)
-    after = score()
-    print(f"after {len(report.loss)} steps, {report.seconds:.0f} s, {report.trainable:,} of {report.total:,} "
-          f"parameters trained: {_scores_line(after)}")
-    info = {"task": args.task, "base": str(args.checkpoint or "course-model"), "before": before, "after": after,
-            "fit": report.as_dict(), "command": "llama-course finetune " + " ".join(args.argv)}
-    if args.task == "classify":
-        info.update(label=args.label, language=args.language)
-    else:
-        info.update(tasks=args.tasks)
-    ft.save_finetuned(out, model, tokenizer, info)
-    print(f"saved to {out}" + (" (the adapters only; the base model is not copied)" if args.lora else ""))
+    finetune(_run_options(FinetuneRun, args, command="llama-course finetune"))
     return 0
 
 
-def _scores_line(scores: dict) -> str:
-    return ", ".join(f"{k} {v:.1%}" for k, v in scores.items() if isinstance(v, float))
+def _run_options(run_type, args: argparse.Namespace, command: str):
+    """The run's dataclass filled from the parsed options of the same names, and the command line itself."""
+    names = {f.name for f in dataclasses.fields(run_type)} - {"command"}
+    return run_type(**{name: getattr(args, name) for name in names}, command=" ".join([command, *args.argv]))
 
 
 def cmd_student_copies(args: argparse.Namespace) -> int:

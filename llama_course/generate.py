@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .model import Llama
+from .model import Llama, check_token_ids
 
 
 @dataclass(frozen=True)
@@ -105,8 +105,7 @@ def _check_prompt(model: Llama, ids: torch.Tensor) -> None:
     if n >= limit:
         raise ValueError(f"the prompt is {n} tokens but the model's context is {limit}: it leaves no room to "
                          f"generate; shorten it to at most {limit - 1} tokens")
-    if int(ids.min()) < 0 or int(ids.max()) >= model.config.vocab_size:
-        raise ValueError(f"the prompt has token ids outside the model's vocabulary [0, {model.config.vocab_size})")
+    check_token_ids(ids, model.config.vocab_size, " (the model's vocabulary): check the prompt's tokenizer")
 
 
 _compiled: weakref.WeakKeyDictionary[Llama, torch.nn.Module] = weakref.WeakKeyDictionary()
@@ -195,7 +194,7 @@ def generate(
     ``use_cache`` and ``compile`` are as in :func:`token_steps`.
     """
     settings = Sampling(**sampling)
-    device = model.tok_embeddings.weight.device
+    device = model.device
     prompts, single = _as_prompts(prompt)
     stops = set(stop_ids)
     generator = _generator(seed, device)
@@ -248,7 +247,7 @@ def stream(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 200, stop
     settings = Sampling(**sampling)
     ids = tokenizer.encode(prompt, bos=True)
     head = tokenizer.decode(ids)
-    device = model.tok_embeddings.weight.device
+    device = model.device
     steps = token_steps(model, torch.tensor([ids], device=device), max_new_tokens, settings,
                         _generator(seed, device), compile=compile)
     new: list[int] = []
@@ -299,7 +298,7 @@ def generate_with_attention(model: Llama, prompt: Sequence[int], max_new_tokens:
                             **sampling) -> tuple[list[int], list[torch.Tensor]]:
     """The new ids, and for each new token the attention (layers, heads, k_len) of the position that
     predicted it: the prompt's last position for the first token, then each new token in turn."""
-    device = model.tok_embeddings.weight.device
+    device = model.device
     ids = torch.as_tensor(list(prompt), dtype=torch.long, device=device)[None]
     with model.capture_attention() as maps:
         new = [int(t) for t in token_steps(model, ids, max_new_tokens, Sampling(**sampling), _generator(seed, device))]

@@ -149,10 +149,7 @@ class Llama(nn.Module):
             raise ValueError(f"sequence of {where} tokens is longer than the maximum of {limit}")
         if cache is not None and tokens.size(0) != cache.keys[0].size(0):
             raise ValueError(f"tokens has batch {tokens.size(0)} but the cache was made for {cache.keys[0].size(0)}")
-        low, high = int(tokens.min()), int(tokens.max())
-        if low < 0 or high >= self.config.vocab_size:
-            bad = low if low < 0 else high
-            raise ValueError(f"token id {bad} is out of range: ids must be in [0, {self.config.vocab_size})")
+        check_token_ids(tokens, self.config.vocab_size)
 
     @staticmethod
     def _check_targets(tokens: torch.Tensor, targets: torch.Tensor) -> None:
@@ -185,10 +182,28 @@ class Llama(nn.Module):
         total = sum(p.numel() for p in self.parameters())  # a tied weight is counted once
         return total if embeddings else total - self.tok_embeddings.weight.numel()
 
+    @property
+    def device(self) -> torch.device:
+        """Where the weights are (a course model is never split across devices)."""
+        return self.tok_embeddings.weight.device
+
     def new_cache(self, batch_size: int = 1, max_seq_len: int | None = None) -> KVCache:
         """An empty KV cache on this model's device and dtype."""
         weight = self.tok_embeddings.weight
         return KVCache(self.config, batch_size, max_seq_len, device=weight.device, dtype=weight.dtype)
+
+
+def module_device(module: nn.Module) -> torch.device:
+    """Where any module's weights are: a Llama, a classifier around one, or a wrapped (DDP, compiled) network."""
+    return next(module.parameters()).device
+
+
+def check_token_ids(tokens: torch.Tensor, vocab_size: int, hint: str = "") -> None:
+    """A clear error naming an id outside [0, vocab_size), which the embedding lookup would report obscurely."""
+    low, high = int(tokens.min()), int(tokens.max())
+    if low < 0 or high >= vocab_size:
+        bad = low if low < 0 else high
+        raise ValueError(f"token id {bad} is out of range: ids must be in [0, {vocab_size}){hint}")
 
 
 def count_params(config: LlamaConfig, embeddings: bool = True) -> int:

@@ -9,7 +9,8 @@ from llama_course.data.batches import TokenDataset
 from llama_course.data.tokenizer import CharTokenizer
 from llama_course.model import Llama
 from llama_course.training.callbacks import AttentionSnapshots, LossPlot, Samples
-from llama_course.training.loop import History, TrainConfig, train
+from llama_course.training.loop import History, train
+from llama_course.training.recipe import TrainConfig
 from llama_course.viz import loss_curves, running_mean
 
 

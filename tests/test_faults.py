@@ -31,7 +31,8 @@ from llama_course.lora import apply_lora, load_adapters, lora_layers, save_adapt
 from llama_course.model import Llama
 from llama_course.training.checkpoint import load_checkpoint, save_checkpoint
 from llama_course.training.finetune import check_finetune_out, load_finetuned, save_finetuned
-from llama_course.training.loop import TrainConfig, train
+from llama_course.training.loop import train
+from llama_course.training.recipe import TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 CHARS = "abcdefghijklmnopqrstuvwxyz .,!?'\n-AT"  # 36 characters: with the 4 special ids, 40 ids
@@ -190,7 +191,7 @@ def test_the_library_refuses_too_before_the_first_step(tmp_path):
 
 def test_a_crash_while_saving_a_fine_tune_keeps_the_earlier_one(tmp_path, monkeypatch):
     from llama_course.training import finetune
-    from llama_course.training.finetune import LlamaClassifier
+    from llama_course.training.classify import LlamaClassifier
 
     tokenizer = CharTokenizer(CHARS)
     out = save_finetuned(tmp_path / "clf", LlamaClassifier(tiny_model(1), ("no", "yes"), 3), tokenizer, {"n": 1})

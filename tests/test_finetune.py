@@ -12,23 +12,25 @@ from llama_course.data.tokenizer import course_tokenizer
 from llama_course.hf import to_hf
 from llama_course.lora import apply_lora
 from llama_course.model import Llama
-from llama_course.training.finetune import (
+from llama_course.training.classify import (
     LABELS,
-    Example,
     LlamaClassifier,
+    encode_texts,
+    evaluate_classifier,
+    last_token_index,
+    story_labels,
+    train_classifier,
+)
+from llama_course.training.instruct import (
+    Example,
     chat_prompt_ids,
     encode_example,
     encode_examples,
-    encode_texts,
-    evaluate_classifier,
     exact_match,
-    last_token_index,
     story_examples,
-    story_labels,
-    train_classifier,
     train_instructions,
 )
-from llama_course.training.loop import TrainConfig
+from llama_course.training.recipe import TrainConfig
 
 TOKENIZER = course_tokenizer()
 
@@ -165,7 +167,7 @@ def test_a_long_prompt_does_not_cut_the_answers_of_the_others():
     long_instruction = " ".join(["word"] * 60)
     ids = chat_prompt_ids(TOKENIZER, long_instruction)
     assert 136 - 20 < len(ids) < 136  # room for fewer than 20 new tokens
-    from llama_course.training.finetune import answer
+    from llama_course.training.instruct import answer
 
     alone = answer(model, TOKENIZER, ["Hi"], max_new_tokens=20)
     together = answer(model, TOKENIZER, ["Hi", long_instruction], max_new_tokens=20)
@@ -181,17 +183,28 @@ def test_bad_input_to_the_fine_tuning_helpers_gets_clear_errors():
         encode_texts(TOKENIZER, [], 16)
     with pytest.raises(ValueError, match="non-empty list of texts"):
         encode_texts(TOKENIZER, "one story", 16)
-    from llama_course.training.finetune import answer
+    from llama_course.training.instruct import answer
 
     with pytest.raises(TypeError, match="a list of instructions"):
         answer(small_model(vocab=len(TOKENIZER)), TOKENIZER, "Who is it?")
-    with pytest.raises(ValueError, match="grad_accum=1"):
-        train_classifier(classifier, torch.ones(2, 4, dtype=torch.long), torch.tensor([0, 1]),
-                         TrainConfig(steps=1, warmup_steps=0, grad_accum=2))
+
+
+def test_fine_tuning_accumulates_gradients_like_pretraining():
+    """One loop for both: two micro-batches of one example step exactly as one batch of the same two examples."""
+    tokens, labels = torch.randint(4, 20, (6, 5)), torch.tensor([0, 1, 0, 1, 1, 0])
+    weights = []
+    for batch_size, grad_accum in ((2, 1), (1, 2)):
+        torch.manual_seed(0)
+        classifier = LlamaClassifier(small_model(vocab=20), ["a", "b"], pad_id=0)
+        config = TrainConfig(steps=2, warmup_steps=0, batch_size=batch_size, grad_accum=grad_accum)
+        history = train_classifier(classifier, tokens, labels, config, progress=False)
+        assert len(history.loss) == 2 and history.tokens == 2 * 2 * 5
+        weights.append(classifier.score.weight.detach().clone())
+    torch.testing.assert_close(weights[0], weights[1])
 
 
 def test_held_out_examples_seen_in_training_are_dropped():
-    from llama_course.training.finetune import unseen
+    from llama_course.training.instruct import unseen
 
     training = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate")]
     held_out = [Example("Translate into Chinese: It was sunny.", "天气晴朗。", "translate"),

@@ -87,7 +87,8 @@ def test_generate_uses_the_course_model_by_default(capsys):
 
 def test_finetune_classify_with_lora_saves_only_the_adapters(tmp_path, capsys):
     from llama_course.training.checkpoint import course_model
-    from llama_course.training.finetune import LlamaClassifier, encode_texts, load_finetuned
+    from llama_course.training.classify import LlamaClassifier, encode_texts
+    from llama_course.training.finetune import load_finetuned
 
     out = tmp_path / "clf"
     assert main(["finetune", "classify", "--lora", "--stories", "40", "--steps", "3", "--batch-size", "2",
@@ -97,7 +98,8 @@ def test_finetune_classify_with_lora_saves_only_the_adapters(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["adapter.safetensors", "finetune.json"]
     classifier, tokenizer, info = load_finetuned(out)
     assert isinstance(classifier, LlamaClassifier) and classifier.labels == ("sad", "happy")
-    assert info["lora"] and info["base"] == "course-model" and info["fit"]["trainable"] < info["fit"]["total"] / 10
+    assert info["lora"] and info["base"] == "course-model"
+    assert info["training"]["trainable"] < info["training"]["total"] / 10
     tokens = encode_texts(tokenizer, ["Once upon a time, there was a happy girl."], 256)
     plain = LlamaClassifier(course_model().model, ("sad", "happy"), tokenizer.pad_id)
     plain.score.load_state_dict(classifier.score.state_dict())
@@ -131,7 +133,8 @@ def test_finetune_never_writes_over_other_work(tmp_path):
 def test_torchrun_picks_gloo_for_device_cpu_even_with_a_gpu(monkeypatch):
     import torch.distributed as dist
 
-    from llama_course import cli
+    from llama_course.files import CourseError
+    from llama_course.training import pretrain
 
     backends = []
     monkeypatch.setenv("WORLD_SIZE", "2")
@@ -140,8 +143,8 @@ def test_torchrun_picks_gloo_for_device_cpu_even_with_a_gpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(dist, "init_process_group", lambda backend: backends.append(backend))
     monkeypatch.setattr(dist, "get_rank", lambda: 1)
-    assert cli._init_distributed("cpu") == (1, torch.device("cpu")) and backends == ["gloo"]
-    with pytest.raises(SystemExit, match="process 1 has no GPU of its own"):
-        cli._init_distributed(None)
-    with pytest.raises(SystemExit, match="must be cpu or cuda"):
-        cli._init_distributed("mps")
+    assert pretrain._init_distributed("cpu") == (1, torch.device("cpu")) and backends == ["gloo"]
+    with pytest.raises(CourseError, match="process 1 has no GPU of its own"):
+        pretrain._init_distributed(None)
+    with pytest.raises(CourseError, match="must be cpu or cuda"):
+        pretrain._init_distributed("mps")

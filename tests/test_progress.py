@@ -7,14 +7,15 @@ from llama_course.classroom.progress import progress_bar
 
 RUN = """\
 import torch
-from llama_course.training.finetune import fit
-from llama_course.training.loop import TrainConfig
+from llama_course.training import TrainConfig, train
+from llama_course.training.loop import example_loss
 
 model = torch.nn.Linear(2, 1)
-def batch_loss(rows):
-    return model(torch.ones(len(rows), 2)).pow(2).mean(), len(rows)
+def loss_of(net, rows):
+    return net(torch.ones(len(rows), 2)).pow(2).mean(), len(rows)
 
-report = fit(model, 4, batch_loss, TrainConfig(steps=3, warmup_steps=0, batch_size=2))
+config = TrainConfig(steps=3, warmup_steps=0, batch_size=2)
+history = train(model, example_loss(4, config, loss_of), None, config, desc="fine-tuning")
 """
 
 

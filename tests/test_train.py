@@ -13,7 +13,8 @@ from llama_course.config import LlamaConfig
 from llama_course.data.batches import TokenDataset
 from llama_course.model import Llama
 from llama_course.training.checkpoint import load_checkpoint
-from llama_course.training.loop import TrainConfig, evaluate, lr_at, make_optimizer, train
+from llama_course.training.loop import evaluate, train
+from llama_course.training.recipe import TrainConfig, lr_at, make_optimizer
 
 
 def small_model(seed=0):

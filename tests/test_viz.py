@@ -275,7 +275,7 @@ def test_attention_maps_errors(char_model):
     with pytest.raises(ValueError, match="17 tokens long \\(with <s>\\) but the model reads at most 16"):
         viz.attention_maps(model, tokenizer, "a" * 16)
     bigger = CharTokenizer.from_text("abcdefgh xyz")
-    with pytest.raises(ValueError, match="does not fit the model's vocabulary of 13"):
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 13\) \(the model's vocabulary\)"):
         viz.attention_maps(model, bigger, "xyz")
     with pytest.raises(ValueError, match="layer index 5 is out of range"):
         viz.attention_maps(model, tokenizer, "ab", layer=5)

@@ -285,7 +285,7 @@ def check_make_batch(fn: Callable[[torch.Tensor, list[int], int], tuple[torch.Te
 
 def check_lr_schedule(fn: Callable[[int, float, int, int, float], float]) -> None:
     """``fn(step, max_lr, warmup_steps, total_steps, min_ratio)`` must be linear warmup then cosine decay."""
-    from ..training.loop import TrainConfig, lr_at
+    from ..training.recipe import TrainConfig, lr_at
 
     n = 0
     for max_lr, warmup, total, ratio in [(1e-3, 10, 100, 0.1), (3e-3, 0, 50, 0.0), (6e-4, 25, 40, 0.5)]:

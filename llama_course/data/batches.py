@@ -130,3 +130,9 @@ def text_datasets(
             f"more than {context} tokens: give more text or a shorter context"
         )
     return TokenDataset(tokens[:-n_val], context), TokenDataset(tokens[-n_val:], context)
+
+
+def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
+    """Lists of ids right-padded with ``value`` into one long tensor."""
+    width = max(len(r) for r in rows)
+    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)

@@ -1,7 +1,9 @@
-"""Training: the one training loop, checkpoints, callbacks to watch a run, and fine-tuning."""
+"""Training: LLaMA's recipe, the one training loop (pretraining and fine-tuning), checkpoints, callbacks to watch
+a run, classification and instruction tuning, and saved fine-tunes."""
 
 from .checkpoint import course_model, load_checkpoint, save_checkpoint
-from .loop import History, StepInfo, TrainConfig, evaluate, lr_at, make_optimizer, train
+from .loop import History, StepInfo, evaluate, train
+from .recipe import TrainConfig, lr_at, make_optimizer
 
 __all__ = [
     "History", "StepInfo", "TrainConfig", "course_model", "evaluate", "load_checkpoint", "lr_at", "make_optimizer",

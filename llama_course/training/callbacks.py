@@ -53,7 +53,7 @@ class AttentionSnapshots:
 
 def snapshot_attention(model, tokens: list[int]) -> torch.Tensor:
     """Attention weights (layers, heads, n, n) of ``model`` reading ``tokens``, on the CPU."""
-    device = model.tok_embeddings.weight.device
+    device = model.device
     with torch.no_grad(), model.capture_attention() as maps:
         model(torch.tensor([tokens], device=device))
     return torch.stack([m[0] for m in maps]).float().cpu()

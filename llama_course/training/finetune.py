@@ -1,365 +1,29 @@
-"""Fine-tuning a pretrained LLaMA: a classification head, and instruction tuning with the loss on answers only.
-
-Both reuse the pretraining recipe (AdamW, warmup + cosine, clipping) on a small labelled dataset, and
-work the same with every weight trainable or with LoRA adapters (:mod:`llama_course.lora`).
-"""
+"""A fine-tuning run from start to saved folder, as ``llama-course finetune`` does it, and saving and loading a
+fine-tuned model: a whole checkpoint, or only the LoRA adapters (and a classifier's head) beside the name of the
+base model they apply to."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import random
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch import nn
 
-from ..classroom.progress import progress_bar
-from ..data.corpus import SHAPES, Story
+from ..classroom.course import checked_device, default_device, seed_everything
+from ..data.corpus import DEFAULT_STORIES, load_corpus
 from ..files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
-from ..generate import generate
-from ..lora import load_adapters, lora_layers, save_adapters
+from ..lora import apply_lora, load_adapters, lora_layers, save_adapters
 from ..model import Llama
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
-from .loop import TrainConfig, lr_at, make_optimizer
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Classification: a head on the hidden state of the last real token, as transformers' LlamaForSequenceClassification.
-
-LABELS = {"happy_ending": ("sad", "happy"), "shape": SHAPES}
-
-
-def last_token_index(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Index of the last token that is not padding in each row (the rightmost one, whatever the padding side)."""
-    positions = torch.arange(tokens.size(1), device=tokens.device)
-    return (positions * (tokens != pad_id)).argmax(-1)
-
-
-class LlamaClassifier(nn.Module):
-    """A pretrained ``Llama`` read by a linear ``score`` head (no bias) at the last non-pad position.
-
-    The causal mask means that position has seen the whole text, so its hidden state can summarise it.
-    """
-
-    def __init__(self, backbone: Llama, labels: Sequence[str], pad_id: int) -> None:
-        super().__init__()
-        labels = tuple(labels)
-        if len(labels) < 2 or len(set(labels)) != len(labels):
-            raise ValueError(f"labels must be at least two distinct names, got {labels}")
-        self.backbone, self.labels, self.pad_id = backbone, labels, pad_id
-        if not backbone.config.tie_embeddings:
-            backbone.output.requires_grad_(False)  # the language-model head is not used: nothing to train there
-        weight = backbone.tok_embeddings.weight
-        self.score = nn.Linear(backbone.config.dim, len(labels), bias=False, device=weight.device, dtype=weight.dtype)
-        nn.init.normal_(self.score.weight, std=0.02)
-
-    def forward(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Class logits (batch, n_labels)."""
-        hidden = self.backbone.hidden_states(tokens)
-        last = last_token_index(tokens, self.pad_id)
-        return self.score(hidden[torch.arange(tokens.size(0), device=tokens.device), last])
-
-    def label_ids(self, names: Sequence[str]) -> torch.Tensor:
-        """The head's index of each label name; a name the head does not have is a clear error."""
-        unknown = sorted({n for n in names if n not in self.labels}, key=str)
-        if unknown:
-            raise ValueError(f"labels {unknown} are not among this head's labels {list(self.labels)}")
-        return torch.tensor([self.labels.index(n) for n in names], dtype=torch.long)
-
-
-def story_labels(stories: Sequence[Story], label: str = "happy_ending") -> list[str]:
-    """The name of each story's label: ``"happy"``/``"sad"`` for ``happy_ending``, or the story's ``shape``."""
-    if label not in LABELS:
-        raise ValueError(f"label must be one of {list(LABELS)}, got {label!r}")
-    if label == "happy_ending":
-        return [LABELS[label][int(s.happy_ending)] for s in stories]
-    return [getattr(s, label) for s in stories]
-
-
-def encode_texts(tokenizer, texts: Sequence[str], max_len: int) -> torch.Tensor:
-    """``<s> text`` for each text, right-padded with the pad id into one (n, longest) tensor. A text longer
-    than ``max_len`` keeps ``<s>`` and its *last* tokens: for a story, the ending is what decides its label."""
-    if isinstance(texts, str) or not texts:
-        raise ValueError("encode_texts needs a non-empty list of texts")
-    rows = [[tokenizer.bos_id] + ids[max(0, len(ids) - (max_len - 1)):] for ids in tokenizer.encode_batch(texts)]
-    return pad(rows, tokenizer.pad_id)
-
-
-def pad(rows: Sequence[Sequence[int]], value: int) -> torch.Tensor:
-    """Lists of ids right-padded with ``value`` into one long tensor."""
-    width = max(len(r) for r in rows)
-    return torch.tensor([list(r) + [value] * (width - len(r)) for r in rows], dtype=torch.long)
-
-
-@dataclass
-class Scores:
-    """Accuracy and the confusion matrix (rows: true label, columns: predicted) of a classifier."""
-
-    labels: tuple[str, ...]
-    confusion: torch.Tensor
-
-    @property
-    def accuracy(self) -> float:
-        return float(self.confusion.diag().sum() / self.confusion.sum())
-
-    @property
-    def balanced_accuracy(self) -> float:
-        """Mean recall over the classes: 1/n_labels for always guessing one class, whatever the class sizes."""
-        per_class = self.confusion.diag() / self.confusion.sum(1).clamp(min=1)
-        return float(per_class[self.confusion.sum(1) > 0].mean())
-
-
-@torch.no_grad()
-def predict(classifier: LlamaClassifier, tokens: torch.Tensor, batch_size: int = 32) -> torch.Tensor:
-    """The predicted label index of every row of ``tokens``."""
-    classifier.eval()
-    device = classifier.score.weight.device
-    out = [classifier(_trim(tokens[i:i + batch_size], classifier.pad_id).to(device)).argmax(-1).cpu()
-           for i in range(0, len(tokens), batch_size)]
-    return torch.cat(out)
-
-
-def evaluate_classifier(classifier: LlamaClassifier, tokens: torch.Tensor, labels: torch.Tensor) -> Scores:
-    """Predict every row and tally the confusion matrix against ``labels`` (label indices)."""
-    predicted = predict(classifier, tokens)
-    n = len(classifier.labels)
-    confusion = torch.bincount(labels * n + predicted, minlength=n * n).view(n, n)
-    return Scores(classifier.labels, confusion)
-
-
-def train_classifier(classifier: LlamaClassifier, tokens: torch.Tensor, labels: torch.Tensor,
-                     config: TrainConfig, progress: bool = True) -> FitReport:
-    """Fine-tune ``classifier`` (all its trainable parameters) with cross-entropy on the labels."""
-    if len(tokens) != len(labels):
-        raise ValueError(f"{len(tokens)} texts but {len(labels)} labels")
-    if int(labels.min()) < 0 or int(labels.max()) >= len(classifier.labels):
-        raise ValueError(f"label indices must be in [0, {len(classifier.labels)}) for this head")
-    device = classifier.score.weight.device
-
-    def batch_loss(rows: list[int]) -> tuple[torch.Tensor, int]:
-        x = _trim(tokens[rows], classifier.pad_id).to(device)
-        return F.cross_entropy(classifier(x).float(), labels[rows].to(device)), int((x != classifier.pad_id).sum())
-
-    return fit(classifier, len(tokens), batch_loss, config, progress)
-
-
-def _trim(tokens: torch.Tensor, pad_id: int) -> torch.Tensor:
-    """Drop the columns that are padding in every row: a batch costs its longest text, not the longest overall."""
-    used = int((tokens != pad_id).any(0).nonzero().max()) + 1
-    return tokens[:, :used]
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Instruction tuning: "<s><|user|>instruction<|end|><|assistant|>answer<|end|>", learning the answer only.
-
-
-@dataclass(frozen=True)
-class Example:
-    """An instruction and the answer the model should give; ``kind`` groups examples for evaluation."""
-
-    instruction: str
-    answer: str
-    kind: str = "task"
-
-
-def _chat_tokens(tokenizer) -> tuple[int, int, int]:
-    ids = tuple(tokenizer.piece_to_id(t) for t in ("<|user|>", "<|assistant|>", "<|end|>"))
-    if tokenizer.unk_id in ids:
-        raise ValueError("this tokenizer has no chat tokens <|user|>, <|assistant|>, <|end|>: use the course tokenizer")
-    return ids
-
-
-def _tokens_needed(instruction_ids: list[int], answer_ids: list[int]) -> int:
-    """Model inputs one example takes: <s> <|user|> instruction <|end|> <|assistant|> answer <|end|>, but the
-    last id, which is only ever a target."""
-    return len(instruction_ids) + len(answer_ids) + 4
-
-
-def chat_prompt_ids(tokenizer, instruction: str, instruction_ids: list[int] | None = None) -> list[int]:
-    """The ids of ``<s><|user|>instruction<|end|><|assistant|>``: what the model sees before it answers."""
-    user, assistant, end = _chat_tokens(tokenizer)
-    ids = tokenizer.encode(instruction) if instruction_ids is None else instruction_ids
-    return [tokenizer.bos_id, user, *ids, end, assistant]
-
-
-def encode_example(tokenizer, example: Example, max_len: int,
-                   ids: tuple[list[int], list[int]] | None = None) -> tuple[list[int], list[int]]:
-    """(inputs, targets) for one example: targets are the inputs shifted by one, with -100 (ignored by the
-    loss) wherever the next token is still part of the prompt, so only the answer and its ``<|end|>`` are learned.
-    ``ids`` may give the instruction's and the answer's token ids, already encoded."""
-    instruction_ids, answer_ids = ids or (tokenizer.encode(example.instruction), tokenizer.encode(example.answer))
-    prompt = chat_prompt_ids(tokenizer, example.instruction, instruction_ids)
-    answer = [*answer_ids, _chat_tokens(tokenizer)[2]]
-    if _tokens_needed(instruction_ids, answer_ids) > max_len:
-        raise ValueError(f"an example needs {len(prompt) + len(answer) - 1} tokens (prompt {len(prompt)} + answer "
-                         f"{len(answer)}) but the model's context is {max_len}: shorten it or leave it out "
-                         f"(instruction starts {example.instruction[:40]!r})")
-    return (prompt + answer)[:-1], [-100] * (len(prompt) - 1) + answer
-
-
-def encode_examples(tokenizer, examples: Sequence[Example], max_len: int) -> list[tuple[list[int], list[int]]]:
-    """Every example as (inputs, targets); the first that does not fit ``max_len`` is a clear error."""
-    if not examples:
-        raise ValueError("no examples to encode")
-    instructions = tokenizer.encode_batch([e.instruction for e in examples])
-    answers = tokenizer.encode_batch([e.answer for e in examples])
-    return [encode_example(tokenizer, e, max_len, ids)
-            for e, ids in zip(examples, zip(instructions, answers, strict=True), strict=True)]
-
-
-def story_examples(stories: Sequence[Story], tokenizer, max_len: int, translations_per_story: int = 2,
-                   seed: int = 0) -> list[Example]:
-    """Instruction examples from the stories: every question about a story in English (``qa_en``) and
-    Chinese (``qa_zh``), with the story as context, and ``translations_per_story`` lines to translate from
-    English to Chinese (``translate``). Examples longer than ``max_len`` tokens are left out."""
-    rng = random.Random(seed)
-    examples = []
-    for story in stories:
-        for question, answer in story.qa:
-            examples.append(Example(f"{story.text}\n{question}", answer, "qa_en"))
-        for question, answer in story.qa_zh:
-            examples.append(Example(f"{story.text_zh}\n{question}", answer, "qa_zh"))
-        for en, zh in rng.sample(story.lines, min(translations_per_story, len(story.lines))):
-            examples.append(Example(f"Translate into Chinese: {en}", zh, "translate"))
-    sizes = zip(tokenizer.encode_batch([e.instruction for e in examples]),
-                tokenizer.encode_batch([e.answer for e in examples]), strict=True)
-    return [e for e, (i, a) in zip(examples, sizes, strict=True) if _tokens_needed(i, a) <= max_len]
-
-
-def unseen(examples: Sequence[Example], training: Sequence[Example]) -> list[Example]:
-    """The examples whose instruction is not among the training examples': stories are unique, but short
-    lines repeat across stories, so a held-out line to translate may have been trained on word for word."""
-    seen = {e.instruction for e in training}
-    return [e for e in examples if e.instruction not in seen]
-
-
-def train_instructions(model: Llama, tokenizer, examples: Sequence[Example], config: TrainConfig,
-                       progress: bool = True) -> FitReport:
-    """Fine-tune ``model`` (its trainable parameters) on the examples, with the loss on answer tokens only."""
-    encoded = encode_examples(tokenizer, examples, model.config.max_seq_len)
-    device = model.tok_embeddings.weight.device
-
-    def batch_loss(rows: list[int]) -> tuple[torch.Tensor, int]:
-        x = pad([encoded[r][0] for r in rows], tokenizer.pad_id).to(device)
-        y = pad([encoded[r][1] for r in rows], -100).to(device)
-        return model(x, y)[1], int((x != tokenizer.pad_id).sum())
-
-    return fit(model, len(examples), batch_loss, config, progress)
-
-
-@torch.no_grad()
-def answer(model: Llama, tokenizer, instructions: Sequence[str], max_new_tokens: int = 32) -> list[str]:
-    """The model's greedy answer to each instruction, up to its ``<|end|>``."""
-    if isinstance(instructions, str):
-        raise TypeError("answer takes a list of instructions; for one, write answer(model, tokenizer, [text])")
-    model.eval()
-    end = _chat_tokens(tokenizer)[2]
-    prompts = [chat_prompt_ids(tokenizer, text, ids)
-               for text, ids in zip(instructions, tokenizer.encode_batch(instructions), strict=True)]
-    room = [min(max_new_tokens, model.config.max_seq_len - len(p)) for p in prompts]
-    if min(room) < 1:
-        raise ValueError(f"an instruction fills the whole context of {model.config.max_seq_len} tokens")
-    outputs: list[list[int]] = [[] for _ in prompts]
-    for limit in set(room):  # a prompt near the end of the context may write fewer tokens than the others
-        rows = [i for i, r in enumerate(room) if r == limit]
-        said = generate(model, [prompts[i] for i in rows], limit, stop_ids=[end], temperature=0)
-        for i, out in zip(rows, said, strict=True):
-            outputs[i] = out
-    return [tokenizer.decode([t for t in out if t != end]).strip() for out in outputs]
-
-
-def exact_match(model: Llama, tokenizer, examples: Sequence[Example]) -> dict[str, float]:
-    """The share of answers equal to the reference (spaces at the ends ignored), per kind and overall ("all")."""
-    said = answer(model, tokenizer, [e.instruction for e in examples])
-    hits: dict[str, list[bool]] = {}
-    for example, text in zip(examples, said, strict=True):
-        hits.setdefault(example.kind, []).append(text == example.answer.strip())
-    scores = {kind: sum(h) / len(h) for kind, h in sorted(hits.items())}
-    scores["all"] = sum(sum(h) for h in hits.values()) / len(examples)
-    return scores
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# The loop both tasks share, and what it measured.
-
-
-@dataclass
-class FitReport:
-    """What a fine-tuning run did: its losses, its time, and what it trained and kept in memory."""
-
-    loss: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-    tokens: int = 0
-    trainable: int = 0
-    total: int = 0
-    memory: dict[str, int] = field(default_factory=dict)  # bytes: weights, gradients, optimizer state
-
-    @property
-    def tokens_per_second(self) -> float:
-        return self.tokens / max(self.seconds, 1e-9)
-
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-
-def training_memory(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, int]:
-    """Bytes held by the weights, the gradients and the optimizer's state, measured from the tensors themselves."""
-    params = list(model.parameters())
-    state = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v) and v.dim() > 0]
-    return {"weights": sum(p.numel() * p.element_size() for p in params),
-            "gradients": sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None),
-            "optimizer": sum(v.numel() * v.element_size() for v in state)}
-
-
-def fit(model: nn.Module, n_examples: int, batch_loss: Callable[[list[int]], tuple[torch.Tensor, int]],
-        config: TrainConfig, progress: bool = True) -> FitReport:
-    """``config.steps`` AdamW steps on random batches of example indices (seeded by ``config.seed``):
-    ``batch_loss(rows)`` returns the batch's loss and its number of tokens. Stops cleanly on interrupt."""
-    if n_examples < 1:
-        raise ValueError("no training examples")
-    if config.grad_accum != 1 or config.compile or config.precision in ("bf16", "fp16"):
-        raise ValueError("fine-tuning takes one float32 batch per step, uncompiled: set grad_accum=1, compile=False "
-                         "and precision='fp32'")
-    params = [p for p in model.parameters() if p.requires_grad]
-    if not params:
-        raise ValueError("the model has no trainable parameters")
-    report = FitReport(trainable=sum(p.numel() for p in params), total=sum(p.numel() for p in model.parameters()))
-    optimizer = make_optimizer(model, config)
-    rng = random.Random(config.seed)
-    model.train()
-    began = time.perf_counter()
-    bar = progress_bar(range(config.steps), disable=not progress, desc="fine-tuning")
-    try:
-        for step in bar:
-            for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, config)
-            rows = [rng.randrange(n_examples) for _ in range(config.batch_size)]
-            loss, n_tokens = batch_loss(rows)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
-            optimizer.step()
-            if step == 0:
-                report.memory = training_memory(model, optimizer)
-            optimizer.zero_grad(set_to_none=True)
-            report.loss.append(loss.item())
-            report.tokens += n_tokens
-            bar.set_postfix(loss=f"{report.loss[-1]:.3f}")
-    except KeyboardInterrupt:
-        print(f"interrupted after {len(report.loss)} steps: the model keeps its weights")
-    finally:
-        bar.close()
-        report.seconds = time.perf_counter() - began
-        model.eval()
-    return report
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# Saving and loading a fine-tuned model: a full checkpoint, or only the adapters (and head) beside a named base.
+from .classify import LABELS, LlamaClassifier, encode_texts, evaluate_classifier, story_labels, train_classifier
+from .instruct import INSTRUCT_TASKS, exact_match, story_examples, train_instructions, unseen
+from .loop import History
+from .recipe import TrainConfig
 
 FINETUNE_FILE, ADAPTER_FILE, HEAD_FILE = "finetune.json", "adapter.safetensors", "head.safetensors"
 FULL_FILES = CHECKPOINT_FILES | {FINETUNE_FILE, HEAD_FILE}  # what a full fine-tune's folder holds
@@ -435,3 +99,99 @@ def load_finetuned(folder: str | Path, device: torch.device | str = "cpu") -> tu
         classifier.score.load_state_dict({"weight": head["score.weight"]})
         return classifier.to(device).eval(), tokenizer, info
     return model.to(device).eval(), tokenizer, info
+
+
+@dataclass
+class FinetuneRun:
+    """Everything a fine-tuning run of ``llama-course finetune`` needs to know; the defaults are the command line's."""
+
+    task: str  # "classify" (a head on a story label) or "instruct" (answer questions, translate)
+    checkpoint: str | None = None  # the model to start from; None: the course model
+    out: str = "runs/finetune"
+    stories: int = DEFAULT_STORIES
+    label: str = "happy_ending"  # classify: happy_ending or shape
+    language: str = "en"  # classify: the stories' language
+    tasks: Sequence[str] = INSTRUCT_TASKS  # instruct: the kinds of example
+    eval: int = 150  # instruct: held-out examples to score
+    lora: bool = False
+    rank: int = 8
+    alpha: float = 16.0
+    targets: str = "wq,wk,wv,wo,w1,w2,w3"
+    steps: int = 300
+    batch_size: int = 16
+    lr: float = 1e-3
+    device: str | None = None
+    seed: int = 0
+    command: str = ""  # how the run was started, kept in finetune.json
+
+
+def finetune(run: FinetuneRun) -> dict[str, Any]:
+    """Fine-tune as ``run`` says, print the held-out scores before and after, save to ``run.out``; return what
+    was saved in its ``finetune.json``."""
+    out = check_finetune_out(run.out, run.lora)  # before any work, not at the save
+    device = default_device() if run.device is None else checked_device(run.device, f"--device {run.device}")
+    seed_everything(run.seed)
+    base = course_model(device) if run.checkpoint is None else load_checkpoint(run.checkpoint, device)
+    model, tokenizer = base.model, base.tokenizer
+    corpus = load_corpus(n_stories=run.stories, seed=0)
+    task = _classify_task(run, model, tokenizer, corpus) if run.task == "classify" else \
+        _instruct_task(run, model, tokenizer, corpus)
+    before = task.score()
+    print(f"before: {_scores_line(before)}")
+    if run.lora:
+        apply_lora(model, tuple(run.targets.split(",")), run.rank, run.alpha)
+    config = TrainConfig(steps=run.steps, batch_size=run.batch_size, lr=run.lr,
+                         warmup_steps=min(20, run.steps // 10), weight_decay=0.0, seed=run.seed)
+    history = task.train(config)
+    after = task.score()
+    print(f"after {len(history.loss)} steps, {history.seconds:.0f} s, {history.trainable:,} of {history.total:,} "
+          f"parameters trained: {_scores_line(after)}")
+    info = {"task": run.task, "base": str(run.checkpoint or "course-model"), "before": before, "after": after,
+            "training": dataclasses.asdict(history), "command": run.command, **task.about}
+    save_finetuned(out, task.model, tokenizer, info)
+    print(f"saved to {out}" + (" (the adapters only; the base model is not copied)" if run.lora else ""))
+    return info
+
+
+@dataclass
+class _Task:
+    model: Llama | LlamaClassifier
+    score: Callable[[], dict[str, Any]]  # held-out scores
+    train: Callable[[TrainConfig], History]
+    about: dict[str, Any]  # what finetune.json records about the task
+
+
+def _classify_task(run: FinetuneRun, model: Llama, tokenizer, corpus) -> _Task:
+    """A head on the story label, scored by held-out accuracy (and balanced accuracy, and the confusion)."""
+    classifier = LlamaClassifier(model, LABELS[run.label], tokenizer.pad_id).to(model.device)
+    text = "text" if run.language == "en" else "text_zh"
+    context = model.config.max_seq_len
+    train_x = encode_texts(tokenizer, [getattr(s, text) for s in corpus.train], context)
+    val_x = encode_texts(tokenizer, [getattr(s, text) for s in corpus.val], context)
+    train_y = classifier.label_ids(story_labels(corpus.train, run.label))
+    val_y = classifier.label_ids(story_labels(corpus.val, run.label))
+
+    def score() -> dict[str, Any]:
+        scores = evaluate_classifier(classifier, val_x, val_y)
+        return {"accuracy": scores.accuracy, "balanced_accuracy": scores.balanced_accuracy,
+                "confusion": scores.confusion.tolist()}
+
+    def fit(config: TrainConfig) -> History:
+        classifier.score.requires_grad_(True)  # with LoRA the head still learns whole
+        return train_classifier(classifier, train_x, train_y, config)
+
+    return _Task(classifier, score, fit, {"label": run.label, "language": run.language})
+
+
+def _instruct_task(run: FinetuneRun, model: Llama, tokenizer, corpus) -> _Task:
+    """Instruction tuning on the stories' questions and translations, scored by held-out exact match."""
+    context = model.config.max_seq_len
+    train_set = [e for e in story_examples(corpus.train, tokenizer, context, seed=run.seed) if e.kind in run.tasks]
+    val_set = [e for e in unseen(story_examples(corpus.val, tokenizer, context), train_set) if e.kind in run.tasks]
+    val_set = random.Random(0).sample(val_set, min(run.eval, len(val_set)))
+    return _Task(model, lambda: exact_match(model, tokenizer, val_set),
+                 lambda config: train_instructions(model, tokenizer, train_set, config), {"tasks": list(run.tasks)})
+
+
+def _scores_line(scores: dict[str, Any]) -> str:
+    return ", ".join(f"{k} {v:.1%}" for k, v in scores.items() if isinstance(v, float))

@@ -1,9 +1,10 @@
-"""Pretraining: the loop LLaMA is trained with, small enough to read in one screen.
+"""The training loop: one for pretraining and every kind of fine-tuning, small enough to read in one screen.
 
-AdamW (beta1 0.9, beta2 0.95, weight decay 0.1 on matrices only), linear warmup then cosine decay to
-10% of the peak learning rate, gradient clipping at 1.0 (Touvron et al. 2023, section 2.3), plus
-gradient accumulation, mixed precision where the device supports it, periodic validation,
-checkpoints that resume exactly, and multi-process data parallelism under ``torchrun``.
+Each optimizer step asks a *batch loss* for ``grad_accum`` fresh micro-batches: pretraining's draws random
+windows of the token stream (:func:`next_token_loss`), fine-tuning's draws labelled examples
+(:func:`example_loss`). Around it: the recipe of :mod:`.recipe`, mixed precision where the device supports
+it, periodic validation, checkpoints that resume exactly, multi-process data parallelism under ``torchrun``,
+and a clean stop when interrupted.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import random
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -19,12 +21,13 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..classroom.progress import progress_bar
 from ..data.batches import TokenDataset
 from ..files import CourseError, remove_stale_temps
-from ..model import Llama
+from ..model import module_device
 from .checkpoint import (
     OPTIMIZER_FILE,
     STATE_FILE,
@@ -33,82 +36,49 @@ from .checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
+from .recipe import TrainConfig, autocast_dtype, lr_at, make_optimizer
+
+BatchLoss = Callable[[nn.Module, int, int], tuple[torch.Tensor, int]]
+"""``batch_loss(net, step, micro)``: the mean loss of a fresh micro-batch through ``net``, and its token count."""
 
 
-@dataclass(frozen=True)
-class TrainConfig:
-    """Hyper-parameters of a run. The defaults follow LLaMA 1 where a small model allows it."""
+def next_token_loss(data: TokenDataset, config: TrainConfig) -> BatchLoss:
+    """Pretraining's batches: random windows of the token stream, seeded by (seed, step, micro-batch, process),
+    so a resumed or repeated run sees exactly the same batches."""
+    rank = dist.get_rank() if dist.is_initialized() else 0
 
-    steps: int = 1000
-    batch_size: int = 16  # windows per micro-batch (per process)
-    grad_accum: int = 1  # micro-batches per optimizer step
-    lr: float = 3e-3  # peak learning rate (LLaMA 7B used 3e-4; tiny models take larger steps)
-    min_lr_ratio: float = 0.1  # cosine decay ends at 10% of the peak
-    warmup_steps: int = 100
-    weight_decay: float = 0.1
-    betas: tuple[float, float] = (0.9, 0.95)
-    grad_clip: float = 1.0
-    eval_every: int = 100  # steps between validations and checkpoints; 0 = only at the end
-    eval_windows: int = 128  # validation windows per evaluation (a fixed set)
-    precision: str = "auto"  # "auto", "fp32", "bf16" or "fp16"
-    compile: bool = False  # torch.compile the model and use the fused AdamW: faster, less readable traces
-    seed: int = 0
+    def batch_loss(net: nn.Module, step: int, micro: int) -> tuple[torch.Tensor, int]:
+        x, y = data.sample(config.batch_size, seed=[config.seed, step, rank * config.grad_accum + micro])
+        device = module_device(net)
+        return net(x.to(device), y.to(device))[1], y.numel()
 
-    def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "grad_accum", "eval_windows"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive int, got {getattr(self, name)!r}")
-        if not isinstance(self.eval_every, int) or self.eval_every < 0:
-            raise ValueError(f"eval_every must be an int >= 0 (0 = only at the end), got {self.eval_every!r}")
-        if not 0 <= self.warmup_steps <= self.steps:
-            raise ValueError(f"warmup_steps must be between 0 and steps ({self.steps}), got {self.warmup_steps}")
-        if not self.lr > 0 or not 0 <= self.min_lr_ratio <= 1:
-            raise ValueError(f"need lr > 0 and 0 <= min_lr_ratio <= 1, got {self.lr} and {self.min_lr_ratio}")
-        if self.precision not in ("auto", "fp32", "bf16", "fp16"):
-            raise ValueError(f"precision must be 'auto', 'fp32', 'bf16' or 'fp16', got {self.precision!r}")
-        object.__setattr__(self, "betas", tuple(self.betas))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
-        return cls(**{k: v for k, v in data.items() if k in {f.name for f in dataclasses.fields(cls)}})
+    return batch_loss
 
 
-def lr_at(step: int, config: TrainConfig) -> float:
-    """Learning rate at ``step``: linear warmup to ``lr``, then cosine decay to ``lr * min_lr_ratio``."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    cosine = 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * cosine)
+def example_loss(n_examples: int, config: TrainConfig,
+                 loss_of: Callable[[nn.Module, list[int]], tuple[torch.Tensor, int]]) -> BatchLoss:
+    """Fine-tuning's batches: ``config.batch_size`` example indices drawn with replacement from a generator
+    seeded by ``config.seed``; ``loss_of(net, rows)`` turns them into a loss. Under ``torchrun`` every process
+    draws the same global batch and keeps its own share of it."""
+    if n_examples < 1:
+        raise ValueError("no training examples")
+    rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+    rng = random.Random(config.seed)
 
+    def batch_loss(net: nn.Module, step: int, micro: int) -> tuple[torch.Tensor, int]:
+        rows = [rng.randrange(n_examples) for _ in range(config.batch_size * world)]
+        return loss_of(net, rows[rank * config.batch_size:(rank + 1) * config.batch_size])
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig) -> torch.optim.AdamW:
-    """AdamW with weight decay on the weight matrices only: norm gains are left alone."""
-    params = [p for p in model.parameters() if p.requires_grad]
-    groups = [
-        {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
-        {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
-    ]
-    return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, fused=config.compile or None)
-
-
-def autocast_dtype(device: torch.device, precision: str) -> torch.dtype | None:
-    """The dtype to autocast to, or None for plain fp32. "auto" is bf16 (or fp16) on CUDA, fp32 elsewhere:
-    CPUs without bf16 matrix units run bf16 slower than fp32."""
-    if precision == "auto":
-        if device.type != "cuda":
-            return None
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
+    return batch_loss
 
 
 @torch.no_grad()
 def evaluate(
-    model: torch.nn.Module, data: TokenDataset, batch_size: int = 16, max_windows: int | None = None,
+    model: nn.Module, data: TokenDataset, batch_size: int = 16, max_windows: int | None = None,
     dtype: torch.dtype | None = None,
 ) -> float:
     """Mean cross-entropy (nats per token) of predicting every next token of the fixed validation windows."""
-    device = next(model.parameters()).device
+    device = module_device(model)
     total, count = 0.0, 0
     for x, y in data.batches(batch_size, max_windows):
         with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
@@ -119,7 +89,8 @@ def evaluate(
 
 @dataclass
 class History:
-    """What happened during a run: per-step loss and learning rate, and the validation losses."""
+    """What happened during a run: per-step loss and learning rate, validation losses, tokens and time, and what
+    was trained and held in memory."""
 
     step: list[int] = field(default_factory=list)
     loss: list[float] = field(default_factory=list)
@@ -129,11 +100,18 @@ class History:
     tokens: int = 0  # training tokens seen, all processes together
     seconds: float = 0.0
     interrupted: bool = False
+    trainable: int = 0  # parameters the optimizer updates
+    total: int = 0  # parameters in the model
+    memory: dict[str, int] = field(default_factory=dict)  # bytes: weights, gradients, optimizer state
 
     @property
     def val_perplexity(self) -> float:
         """exp(last validation loss): the effective number of tokens the model hesitates between."""
         return math.exp(self.val_loss[-1]) if self.val_loss else float("nan")
+
+    @property
+    def tokens_per_second(self) -> float:
+        return self.tokens / max(self.seconds, 1e-9)
 
 
 @dataclass
@@ -144,7 +122,7 @@ class StepInfo:
     loss: float
     lr: float
     val_loss: float | None  # set on evaluation steps
-    model: Llama
+    model: nn.Module
     history: History
     config: TrainConfig
 
@@ -152,9 +130,18 @@ class StepInfo:
 Callback = Callable[[StepInfo], None]
 
 
+def training_memory(model: nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, int]:
+    """Bytes held by the weights, the gradients and the optimizer's state, measured from the tensors themselves."""
+    params = list(model.parameters())
+    state = [v for s in optimizer.state.values() for v in s.values() if torch.is_tensor(v) and v.dim() > 0]
+    return {"weights": sum(p.numel() * p.element_size() for p in params),
+            "gradients": sum(p.grad.numel() * p.grad.element_size() for p in params if p.grad is not None),
+            "optimizer": sum(v.numel() * v.element_size() for v in state)}
+
+
 def train(
-    model: Llama,
-    train_data: TokenDataset,
+    model: nn.Module,
+    data: TokenDataset | BatchLoss,
     val_data: TokenDataset | None,
     config: TrainConfig,
     callbacks: Iterable[Callback] = (),
@@ -163,16 +150,21 @@ def train(
     resume: bool = False,
     progress: bool = True,
     about: dict[str, Any] | None = None,
+    desc: str = "training",
 ) -> History:
-    """Train ``model`` in place for ``config.steps`` optimizer steps and return the :class:`History`.
+    """Train ``model``'s trainable parameters in place for ``config.steps`` optimizer steps; return the History.
 
-    With ``checkpoint`` a folder is written at every evaluation and at the end, with ``tokenizer`` and
-    ``about`` (what the run was, for whoever loads it) in it; ``resume=True`` continues from it exactly
-    where it stopped. Interrupting (Jupyter's stop button) ends the run cleanly: the model keeps its
-    weights and the last checkpoint stays intact.
-    Under ``torchrun`` each process trains on its own batches and gradients are averaged (DDP).
+    ``data`` is a token stream to pretrain on, or a :data:`BatchLoss` (fine-tuning). With ``checkpoint`` a
+    folder is written at every evaluation and at the end, with ``tokenizer`` and ``about`` (what the run was,
+    for whoever loads it) in it; ``resume=True`` continues from it exactly where it stopped. Interrupting
+    (Jupyter's stop button) ends the run cleanly: the model keeps its weights and the last checkpoint stays
+    intact. Under ``torchrun`` each process trains on its own batches and gradients are averaged (DDP).
     """
-    device = model.tok_embeddings.weight.device
+    batch_loss = next_token_loss(data, config) if isinstance(data, TokenDataset) else data
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError("the model has no trainable parameters")
+    device = module_device(model)
     rank, world = (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
     if checkpoint is not None and rank == 0:  # a folder that cannot be saved to is refused before training
         check_checkpoint_out(checkpoint)
@@ -183,6 +175,7 @@ def train(
     history, start = History(), 0
     if resume and checkpoint is not None and has_checkpoint(checkpoint):
         history, start = _resume(model, optimizer, scaler, checkpoint)
+    history.trainable, history.total = sum(p.numel() for p in params), sum(p.numel() for p in model.parameters())
     net = DistributedDataParallel(model) if world > 1 else model
     if config.compile:
         net = torch.compile(net)
@@ -196,25 +189,27 @@ def train(
             dist.barrier()
 
     began = time.perf_counter() - history.seconds
-    bar = progress_bar(total=config.steps, initial=start, disable=not progress or rank > 0, desc="training")
+    bar = progress_bar(total=config.steps, initial=start, disable=not progress or rank > 0, desc=desc)
+    model.train()
     try:
         for step in range(start, config.steps):
             lr = lr_at(step, config)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            loss_sum = torch.zeros((), device=device)
+            loss_sum, tokens = torch.zeros((), device=device), 0
             for micro in range(config.grad_accum):
-                x, y = train_data.sample(config.batch_size, seed=[config.seed, step, rank * config.grad_accum + micro])
                 last = micro == config.grad_accum - 1
                 sync = contextlib.nullcontext() if last or world == 1 else net.no_sync()
                 with sync, torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-                    _, loss = net(x.to(device), y.to(device))
+                    loss, n_tokens = batch_loss(net, step, micro)
                     scaler.scale(loss / config.grad_accum).backward()
-                loss_sum += loss.detach()
+                loss_sum, tokens = loss_sum + loss.detach(), tokens + n_tokens
             scaler.unscale_(optimizer)
-            torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            torch.nn.utils.clip_grad_norm_(params, config.grad_clip)
             scaler.step(optimizer)
             scaler.update()
+            if not history.memory:
+                history.memory = training_memory(model, optimizer)
             optimizer.zero_grad(set_to_none=True)
 
             if world > 1:
@@ -223,7 +218,7 @@ def train(
             history.step.append(step + 1)
             history.loss.append(loss_value)
             history.lr.append(lr)
-            history.tokens += config.batch_size * config.grad_accum * world * train_data.context
+            history.tokens += tokens * world
             val_loss = None
             due = step + 1 == config.steps or config.eval_every and (step + 1) % config.eval_every == 0
             if due and val_data is not None:
@@ -246,12 +241,13 @@ def train(
             print(f"interrupted after {len(history.step)} steps: the model keeps its weights{where}")
     finally:
         bar.close()
+        model.eval()
     return history
 
 
-def _resume(model: Llama, optimizer: torch.optim.Optimizer, scaler, path: str | Path) -> tuple[History, int]:
+def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, scaler, path: str | Path) -> tuple[History, int]:
     """Load weights, optimizer and scaler state and the history from the checkpoint; return (history, step)."""
-    saved = load_checkpoint(path, device=model.tok_embeddings.weight.device)
+    saved = load_checkpoint(path, device=module_device(model))
     if saved.model.config != model.config:
         raise ValueError(f"the checkpoint in {path} is for a different model config: {saved.model.config}")
     optimizer_state = saved.optimizer_state()

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 
 from ..attention import causal_mask
+from ..model import check_token_ids, module_device
 from .arguments import as_matrix, check_tokens, checked_index, checked_indices
 from .labels import set_token_ticks, text_width, token_label, token_strings, with_fonts
 
@@ -312,14 +313,11 @@ def attention_maps(
             f"the text is {len(ids)} tokens long (with <s>) but the model reads at most {config.max_seq_len}: "
             "shorten it"
         )
-    if max(ids) >= config.vocab_size:
-        raise ValueError(
-            f"token id {max(ids)} does not fit the model's vocabulary of {config.vocab_size}: use the tokenizer "
-            f"the model was trained with (this one has {len(tokenizer)} tokens)"
-        )
+    check_token_ids(torch.tensor(ids), config.vocab_size, f" (the model's vocabulary): use the tokenizer the model "
+                    f"was trained with (this one has {len(tokenizer)} tokens)")
     layer = None if layer is None else checked_index(layer, config.n_layers, "layer")
     head = None if head is None else checked_index(head, config.n_heads, "head")
-    device = next(model.parameters()).device
+    device = module_device(model)
     with torch.no_grad(), model.capture_attention() as maps:
         model(torch.tensor([ids], device=device))
     weights = torch.stack([m[0] for m in maps]).float().cpu()

@@ -17,6 +17,7 @@ import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
+from ..model import module_device
 from ..rope import rope_frequencies
 from .attention import attention_grid, attention_heatmap, attention_maps
 from .generation import generation_attention_bars, next_token_bars
@@ -237,7 +238,7 @@ class SamplingPlayground(_Explorer):
         if len(ids) >= self.model.config.max_seq_len:
             raise ValueError(f"the prompt is {len(ids)} tokens; the model reads at most "
                              f"{self.model.config.max_seq_len - 1} before generating: shorten it")
-        device = next(self.model.parameters()).device
+        device = module_device(self.model)
         with torch.no_grad():
             logits = self.model(torch.tensor([ids], device=device))[0, -1].float().cpu()
         return ids, logits.softmax(-1), next_token_probs(logits[None], Sampling(**self.settings()))[0]
