@@ -15,15 +15,25 @@ LIMITS = {"vocab_size": 2**24, "dim": 2**16, "n_layers": 2**10, "n_heads": 2**10
           "ffn_hidden": 2**20, "multiple_of": 2**16, "max_seq_len": 2**20, "original_max_seq_len": 2**20}
 
 
+def is_whole(value: object) -> bool:
+    """An int and not a bool (Python counts ``True`` as the int 1; a setting given ``True`` is a mistake)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_real(value: object) -> bool:
+    """A finite int or float, and not a bool: NaN passes no comparison, so it would slip through range checks."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
 def _check_int(name: str, value: object) -> None:
     """A whole number in [1, LIMITS[name]] (``True`` is not a number here)."""
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= LIMITS[name]:
+    if not is_whole(value) or not 1 <= value <= LIMITS[name]:
         raise ValueError(f"{name} must be a positive integer (at most {LIMITS[name]:,}), got {value!r}")
 
 
 def _check_positive(name: str, value: object) -> None:
     """A finite number > 0 (JSON's ``Infinity`` and ``NaN`` and strings are refused)."""
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not (math.isfinite(value) and value > 0):
+    if not is_real(value) or not value > 0:
         raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
 
 

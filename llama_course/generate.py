@@ -8,7 +8,6 @@ the repetition penalty of CTRL (Keskar et al. 2019), applied in that order after
 
 from __future__ import annotations
 
-import math
 import operator
 import weakref
 from collections.abc import Iterator, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .config import is_real, is_whole
 from .model import Llama, check_token_ids
 
 
@@ -30,25 +30,16 @@ class Sampling:
     repetition_penalty: float = 1.0  # > 1 makes tokens already in the text less likely
 
     def __post_init__(self) -> None:
-        if not _is_number(self.temperature) or self.temperature < 0:
+        if not is_real(self.temperature) or self.temperature < 0:
             raise ValueError(f"temperature must be a number >= 0 (0 = greedy), got {self.temperature!r}")
-        if self.top_k is not None and (not _is_whole(self.top_k) or self.top_k < 1):
+        if self.top_k is not None and (not is_whole(self.top_k) or self.top_k < 1):
             raise ValueError(f"top_k must be a whole number >= 1 (or None for no limit), got {self.top_k!r}")
-        if self.top_p is not None and not (_is_number(self.top_p) and 0 < self.top_p <= 1):
+        if self.top_p is not None and not (is_real(self.top_p) and 0 < self.top_p <= 1):
             raise ValueError(f"top_p must be in (0, 1] (or None), got {self.top_p!r}")
-        if self.min_p is not None and not (_is_number(self.min_p) and 0 <= self.min_p < 1):
+        if self.min_p is not None and not (is_real(self.min_p) and 0 <= self.min_p < 1):
             raise ValueError(f"min_p must be in [0, 1) (or None), got {self.min_p!r}")
-        if not _is_number(self.repetition_penalty) or not self.repetition_penalty > 0:
+        if not is_real(self.repetition_penalty) or not self.repetition_penalty > 0:
             raise ValueError(f"repetition_penalty must be > 0 (1 = none), got {self.repetition_penalty!r}")
-
-
-def _is_number(value: object) -> bool:
-    """A finite int or float, and not a bool: NaN would pass every comparison-free check and poison sampling."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_whole(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
@@ -128,7 +119,7 @@ def token_steps(
     the context is full. With ``use_cache=False`` every step recomputes the whole sequence (for comparison);
     ``compile=True`` runs the decoding steps through :func:`compiled` (faster after a warm-up of seconds)."""
     _check_prompt(model, ids)
-    if not _is_whole(max_new_tokens) or max_new_tokens < 0:
+    if not is_whole(max_new_tokens) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}")
     steps = min(max_new_tokens, model.config.max_seq_len - ids.size(1))
     cache = model.new_cache(ids.size(0), ids.size(1) + steps) if use_cache else None

@@ -11,12 +11,13 @@ to build a ``LlamaForCausalLM``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
 
-from .config import LlamaConfig, RopeScaling
+from .config import LlamaConfig, RopeScaling, is_whole
 from .files import CourseError, atomic_write, read_json, read_safetensors, safetensors_shapes, write_safetensors
 from .model import Llama, weight_shapes
 
@@ -51,31 +52,34 @@ def _name_pairs(config: LlamaConfig) -> list[tuple[str, str]]:
     return pairs + _MODEL_NAMES
 
 
-def _pairs_to_halves(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+def pairs_to_halves(w: torch.Tensor, n_heads: int) -> torch.Tensor:
     """Reorder each head's rows from interleaved pairs (0,1),(2,3).. to halves (0,d/2),(1,d/2+1).."""
     out_features, in_features = w.shape
     head_dim = out_features // n_heads
     return w.view(n_heads, head_dim // 2, 2, in_features).transpose(1, 2).reshape(out_features, in_features)
 
 
-def _halves_to_pairs(w: torch.Tensor, n_heads: int) -> torch.Tensor:
-    """Inverse of :func:`_pairs_to_halves`."""
+def halves_to_pairs(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Inverse of :func:`pairs_to_halves`."""
     out_features, in_features = w.shape
     head_dim = out_features // n_heads
     return w.view(n_heads, 2, head_dim // 2, in_features).transpose(1, 2).reshape(out_features, in_features)
 
 
+def _rope_rows(name: str, w: torch.Tensor, config: LlamaConfig,
+               reorder: Callable[[torch.Tensor, int], torch.Tensor]) -> torch.Tensor:
+    """``w`` (our parameter ``name``) with its rows reordered between the RoPE layouts if it is a ``wq`` (per
+    query head) or a ``wk`` (per key-value head); any other weight as it is."""
+    if name.endswith("wq.weight"):
+        w = reorder(w, config.n_heads)
+    elif name.endswith("wk.weight"):
+        w = reorder(w, config.n_kv_heads)
+    return w.contiguous()
+
+
 def state_dict_to_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dict[str, torch.Tensor]:
     """Our weights under Hugging Face names, with ``wq``/``wk`` rows permuted to its RoPE layout."""
-    out = {}
-    for ours, theirs in _name_pairs(config):
-        w = state[ours]
-        if ours.endswith("wq.weight"):
-            w = _pairs_to_halves(w, config.n_heads)
-        elif ours.endswith("wk.weight"):
-            w = _pairs_to_halves(w, config.n_kv_heads)
-        out[theirs] = w.contiguous()
-    return out
+    return {theirs: _rope_rows(ours, state[ours], config, pairs_to_halves) for ours, theirs in _name_pairs(config)}
 
 
 def state_dict_from_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> dict[str, torch.Tensor]:
@@ -86,15 +90,7 @@ def state_dict_from_hf(state: dict[str, torch.Tensor], config: LlamaConfig) -> d
     missing = [theirs for _, theirs in _name_pairs(config) if theirs not in state]
     if missing:
         raise ValueError(f"the checkpoint lacks {len(missing)} Llama weights, for example {missing[:3]}")
-    out = {}
-    for ours, theirs in _name_pairs(config):
-        w = state[theirs]
-        if ours.endswith("wq.weight"):
-            w = _halves_to_pairs(w, config.n_heads)
-        elif ours.endswith("wk.weight"):
-            w = _halves_to_pairs(w, config.n_kv_heads)
-        out[ours] = w.contiguous()
-    return out
+    return {ours: _rope_rows(ours, state[theirs], config, halves_to_pairs) for ours, theirs in _name_pairs(config)}
 
 
 def config_to_hf(config: LlamaConfig) -> dict[str, Any]:
@@ -136,7 +132,7 @@ def _need(fields: dict[str, Any], key: str, where: str = "the config") -> Any:
 
 def _as_float(value: Any) -> Any:
     """An int as a float (JSON writes 500000.0 as 500000); anything else as it is, for the config to judge."""
-    return float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    return float(value) if is_whole(value) else value
 
 
 def config_from_hf(hf: dict[str, Any] | Any) -> LlamaConfig:

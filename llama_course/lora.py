@@ -15,6 +15,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from torch import nn
 
+from .config import is_whole
 from .files import CourseError, atomic_write, write_safetensors
 
 
@@ -25,7 +26,7 @@ class LoRALinear(nn.Module):
         super().__init__()
         if not isinstance(base, nn.Linear):
             raise TypeError(f"LoRA wraps an nn.Linear, got {type(base).__name__}")
-        if isinstance(rank, bool) or not isinstance(rank, int) or not 1 <= rank <= min(base.in_features,
+        if not is_whole(rank) or not 1 <= rank <= min(base.in_features,
                                                                                         base.out_features):
             raise ValueError(f"rank must be an int in [1, {min(base.in_features, base.out_features)}], got {rank!r}")
         if not alpha > 0:

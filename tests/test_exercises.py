@@ -193,7 +193,7 @@ def test_generation_checks():
 
 
 def test_beyond_the_laptop_checks(capsys):
-    from llama_course.hf import _halves_to_pairs, _pairs_to_halves
+    from llama_course.hf import halves_to_pairs, pairs_to_halves
 
     def permute_for_hf(w, n_heads):
         rows = w.view(n_heads, -1, 2, w.size(-1))  # (head, pair, 2, in)
@@ -226,9 +226,9 @@ def test_beyond_the_laptop_checks(capsys):
     with pytest.raises(ExerciseError, match="unchanged"):
         exercises.check_rope_permutation(lambda w, n: w)
     with pytest.raises(ExerciseError, match="inverse permutation"):
-        exercises.check_rope_permutation(_halves_to_pairs)
+        exercises.check_rope_permutation(halves_to_pairs)
     with pytest.raises(ExerciseError, match="each head"):
-        exercises.check_rope_permutation(lambda w, n: _pairs_to_halves(w, 1))
+        exercises.check_rope_permutation(lambda w, n: pairs_to_halves(w, 1))
     with pytest.raises(ExerciseError, match="GPU-seconds"):
         exercises.check_training_gpu_hours(lambda n, d, p, u: 6 * n * d / (p * u))
     with pytest.raises(ExerciseError, match="forward pass only"):

@@ -13,6 +13,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from ..config import is_whole
+
 
 class TextTokenizer(Protocol):
     """What the datasets need from a tokenizer (both of the course's tokenizers qualify)."""
@@ -41,7 +43,7 @@ class TokenDataset:
         tokens = np.asarray(tokens)
         if tokens.ndim != 1 or not np.issubdtype(tokens.dtype, np.integer):
             raise TypeError(f"tokens must be a 1-D sequence of integer ids, got shape {tokens.shape} {tokens.dtype}")
-        if isinstance(context, bool) or not isinstance(context, int) or context < 1:
+        if not is_whole(context) or context < 1:
             raise ValueError(f"context must be a positive int, got {context!r}")
         if len(tokens) < context + 1:
             raise ValueError(

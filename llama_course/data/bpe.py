@@ -7,7 +7,6 @@ id. Text is first cut into chunks (words, numbers, punctuation, whitespace) so m
 from __future__ import annotations
 
 import heapq
-import operator
 import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
@@ -15,6 +14,7 @@ from itertools import islice, pairwise, repeat
 from pathlib import Path
 
 from ..files import read_tagged_json, write_tagged_json
+from .ids import validate_ids
 
 Pair = tuple[int, int]
 
@@ -57,21 +57,6 @@ def merge(ids: list[int], pair: Pair, new_id: int) -> list[int]:
 def best_pair(counts: dict[Pair, int]) -> Pair:
     """The pair to merge next: the most frequent, ties going to the smallest pair, so training is deterministic."""
     return min(counts, key=lambda pair: (-counts[pair], pair))
-
-
-def validate_ids(ids: Iterable[int], vocab_size: int) -> list[int]:
-    """``ids`` as a list of Python ints (lists, tensors and arrays welcome), or a clear error for a bad id."""
-    if isinstance(ids, (str, bytes)):
-        raise TypeError(f"expected a sequence of integer token ids, got {type(ids).__name__}")
-    try:
-        out = [operator.index(i) for i in (ids.tolist() if hasattr(ids, "tolist") else ids)]
-    except TypeError:
-        raise TypeError(f"expected a sequence of integer token ids, got {ids!r:.80}") from None
-    for i in out:
-        if not 0 <= i < vocab_size:
-            raise ValueError(f"token id {i} is outside the vocabulary: ids go from 0 to {vocab_size - 1} "
-                             f"(vocab size {vocab_size})")
-    return out
 
 
 def _fast_merge(word: list[int], pair: Pair, new_id: int) -> tuple[list[int], list[int]]:

@@ -14,7 +14,7 @@ import sentencepiece as spm
 
 from ..files import atomic_write, read_tagged_json, write_tagged_json
 from ..paths import course_path
-from .bpe import validate_ids
+from .ids import validate_ids
 
 # The course's tokenizer, trained on the embedded corpus by `llama-course tokenizer` (see the README).
 COURSE_TOKENIZER = course_path("assets", "tokenizer.model")

@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from ..classroom.progress import progress_bar
+from ..config import is_whole
 from ..data.batches import TokenDataset
 from ..files import CourseError, remove_stale_temps
 from ..model import module_device
@@ -265,7 +266,7 @@ def _resume(model: nn.Module, optimizer: torch.optim.Optimizer, scaler, path: st
 def _saved_progress(state: dict[str, Any], file: Path) -> tuple[History, int]:
     """The run's history and step count from its training state, checked (the file may have been edited)."""
     step, saved = state["step"], state.get("history")
-    if not isinstance(step, int) or isinstance(step, bool) or step < 0:
+    if not is_whole(step) or step < 0:
         raise CourseError(f"{file}: 'step' should be a whole number >= 0, got {step!r}")
     fields = {f.name for f in dataclasses.fields(History)}
     if not isinstance(saved, dict) or not set(saved) <= fields:

@@ -9,6 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..config import is_whole
+
 
 def as_matrix(x: Any, name: str, rank: int, hint: str = "") -> torch.Tensor:
     """``x`` as a float CPU tensor of the given rank, or a ValueError saying what was expected."""
@@ -31,7 +33,7 @@ def check_tokens(tokens: Sequence[str], k_len: int, q_len: int, what: str) -> li
 
 def checked_index(i: Any, count: int, what: str) -> int:
     """``i`` as an int in ``range(count)``, or a ValueError saying which range was expected."""
-    if isinstance(i, bool) or not isinstance(i, (int, np.integer)) or not 0 <= i < count:
+    if not (is_whole(i) or isinstance(i, np.integer)) or not 0 <= i < count:
         raise ValueError(f"{what} index {i!r} is out of range: expected 0 <= {what} < {count}")
     return int(i)
 

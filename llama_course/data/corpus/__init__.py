@@ -14,6 +14,7 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ...config import is_whole
 from ...files import atomic_write
 from .shapes import SHAPES, WRITERS
 from .writer import Writer
@@ -120,7 +121,7 @@ def load_corpus(n_stories: int = DEFAULT_STORIES, seed: int = 0, val_fraction: f
     The last ``round(n_stories * val_fraction)`` stories (at least one if ``val_fraction > 0``) are the
     validation set. ``cache_dir`` defaults to :func:`llama_course.data.sources.cache_dir`.
     """
-    if isinstance(n_stories, bool) or not isinstance(n_stories, int):
+    if not is_whole(n_stories):
         raise TypeError(f"n_stories must be an int, got {type(n_stories).__name__}")
     if not 0 <= val_fraction < 1:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction}")
