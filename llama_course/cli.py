@@ -11,14 +11,16 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from .config import PRESETS, LlamaConfig
 from .data.corpus import DEFAULT_STORIES
 from .data.tokenizer import COURSE_TOKENIZER
 from .model import count_params, flops_per_token
 from .training.instruct import INSTRUCT_TASKS
+
+if TYPE_CHECKING:
+    import torch
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -58,7 +60,7 @@ def instruct_tasks(text: str) -> list[str]:
 
 def pick_device(name: str | None) -> torch.device:
     """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
-    from .classroom.course import checked_device, default_device
+    from .runtime import checked_device, default_device
 
     return default_device() if name is None else checked_device(name, f"--device {name}")
 

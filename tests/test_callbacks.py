@@ -8,10 +8,10 @@ from llama_course.config import LlamaConfig
 from llama_course.data.batches import TokenDataset
 from llama_course.data.tokenizer import CharTokenizer
 from llama_course.model import Llama
-from llama_course.training.callbacks import AttentionSnapshots, LossPlot, Samples
 from llama_course.training.loop import History, train
 from llama_course.training.recipe import TrainConfig
 from llama_course.viz import loss_curves, running_mean
+from llama_course.viz.callbacks import AttentionSnapshots, LossPlot, Samples
 
 
 def test_callbacks_act_on_their_steps():

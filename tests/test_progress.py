@@ -3,7 +3,7 @@
 import nbformat
 from nbclient import NotebookClient
 
-from llama_course.classroom.progress import progress_bar
+from llama_course.progress import progress_bar
 
 RUN = """\
 import torch

@@ -70,6 +70,16 @@ def test_the_wheel_finds_its_own_course_model_tokenizer_and_notebooks(wheel_venv
     assert notebooks == sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))
 
 
+def test_the_wheel_holds_every_module_and_data_file_of_the_checkout(wheel_venv):
+    """A folder missing from pyproject's package list would be missing from the wheel: compare them file by file."""
+    _, site, _ = wheel_venv
+    checkout = {p.relative_to(ROOT).as_posix() for p in (ROOT / "llama_course").rglob("*")
+                if p.is_file() and "__pycache__" not in p.parts}
+    installed = {p.relative_to(site).as_posix() for p in (site / "llama_course").rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts}
+    assert checkout and checkout <= installed, sorted(checkout - installed)
+
+
 def test_the_wheels_command_generates_from_an_unrelated_folder(wheel_venv):
     out = run_in(wheel_venv, "-m", "llama_course", "generate", "Once upon a time", "--max-new-tokens", "20",
                  "--temperature", "0", "--device", "cpu")

@@ -14,11 +14,11 @@ from typing import Any
 
 import torch
 
-from ..classroom.course import checked_device, default_device, seed_everything
 from ..data.corpus import DEFAULT_STORIES, load_corpus
 from ..files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
 from ..lora import apply_lora, load_adapters, lora_layers, save_adapters
 from ..model import Llama
+from ..runtime import checked_device, default_device, seed_everything
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .classify import LABELS, LlamaClassifier, encode_texts, evaluate_classifier, story_labels, train_classifier
 from .instruct import INSTRUCT_TASKS, exact_match, story_examples, train_instructions, unseen

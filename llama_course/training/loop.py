@@ -24,11 +24,11 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from ..classroom.progress import progress_bar
 from ..config import is_whole
 from ..data.batches import TokenDataset
 from ..files import CourseError, remove_stale_temps
 from ..model import module_device
+from ..progress import progress_bar
 from .checkpoint import (
     OPTIMIZER_FILE,
     STATE_FILE,

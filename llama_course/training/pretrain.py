@@ -15,7 +15,6 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from ..classroom.course import checked_device, default_device, seed_everything
 from ..config import LlamaConfig
 from ..data.batches import TokenDataset, story_datasets, text_datasets
 from ..data.corpus import DEFAULT_STORIES, load_corpus
@@ -24,6 +23,7 @@ from ..data.tokenizer import CharTokenizer, Tokenizer, course_tokenizer
 from ..files import CourseError
 from ..generate import complete
 from ..model import Llama
+from ..runtime import checked_device, default_device, seed_everything
 from .checkpoint import check_checkpoint_out, has_checkpoint, load_checkpoint, save_checkpoint, update_state
 from .loop import History, evaluate, train
 from .recipe import TrainConfig, autocast_dtype

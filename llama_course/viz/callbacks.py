@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 import torch
 
 from ..generate import complete
-from .loop import StepInfo
+from ..training.loop import StepInfo
 
 
 def _when(every: int | Iterable[int]) -> Callable[[int], bool]:
@@ -89,7 +89,7 @@ class LossPlot:
         """The chart for the history so far (a matplotlib Figure, reused between redraws)."""
         from matplotlib.figure import Figure
 
-        from ..viz import loss_curves
+        from . import loss_curves
 
         if self.figure is None:  # not a pyplot figure: shown through the display handle only
             self.figure = Figure(figsize=(7, 3.2))
