@@ -121,6 +121,6 @@ class Attention(nn.Module):
         elif seq == k_len:  # no earlier positions: the plain causal mask
             out = F.scaled_dot_product_attention(q, k, v, is_causal=seq > 1, enable_gqa=True)
         else:  # new positions after cached ones: each sees all of the cache and its own past
-            mask = causal_mask(seq, k_len, device=x.device) if seq > 1 else None
-            out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+            past_mask = causal_mask(seq, k_len, device=x.device) if seq > 1 else None
+            out = F.scaled_dot_product_attention(q, k, v, attn_mask=past_mask, enable_gqa=True)
         return self.wo(out.transpose(1, 2).reshape(batch, seq, -1))

@@ -7,7 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, overload
 
 # Upper limits far above any published LLaMA: they stop a crafted or mistyped config from allocating gigabytes
 # (the RoPE tables grow with max_seq_len) or building modules for hours before anything else can go wrong.
@@ -15,12 +15,12 @@ LIMITS = {"vocab_size": 2**24, "dim": 2**16, "n_layers": 2**10, "n_heads": 2**10
           "ffn_hidden": 2**20, "multiple_of": 2**16, "max_seq_len": 2**20, "original_max_seq_len": 2**20}
 
 
-def is_whole(value: object) -> bool:
+def is_whole(value: object) -> TypeGuard[int]:
     """An int and not a bool (Python counts ``True`` as the int 1; a setting given ``True`` is a mistake)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def is_real(value: object) -> bool:
+def is_real(value: object) -> TypeGuard[int | float]:
     """A finite int or float, and not a bool: NaN passes no comparison, so it would slip through range checks."""
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
@@ -64,6 +64,34 @@ class RopeScaling:
             )
 
 
+class _DefaultsToNHeads:
+    """The ``n_kv_heads`` field: given as an int or None, always read back as an int.
+
+    None means one key/value head per query head (plain multi-head attention), so reading gives ``n_heads``. The
+    field's default is this descriptor (the dataclasses documentation's "descriptor-typed fields"): the generated
+    ``__init__`` stores the given value through ``__set__`` and every read goes through ``__get__``, which lets a
+    type checker know that ``config.n_kv_heads`` is an int although ``LlamaConfig(n_kv_heads=None)`` is allowed.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.stored = f"_{name}"
+
+    @overload
+    def __get__(self, config: None, owner: type) -> None: ...  # on the class: the field's default
+
+    @overload
+    def __get__(self, config: LlamaConfig, owner: type) -> int: ...
+
+    def __get__(self, config: LlamaConfig | None, owner: type) -> int | None:
+        if config is None:
+            return None
+        given: int | None = vars(config)[self.stored]
+        return config.n_heads if given is None else given
+
+    def __set__(self, config: LlamaConfig, value: int | None) -> None:
+        object.__setattr__(config, self.stored, value)  # the instance is frozen: only __init__ gets here
+
+
 @dataclass(frozen=True)
 class LlamaConfig:
     """The hyper-parameters of a LLaMA model; validated on creation, convertible to JSON.
@@ -76,7 +104,7 @@ class LlamaConfig:
     dim: int = 4096
     n_layers: int = 32
     n_heads: int = 32
-    n_kv_heads: int | None = None
+    n_kv_heads: _DefaultsToNHeads = _DefaultsToNHeads()  # an int or None (as many as n_heads); read as an int
     ffn_hidden: int | None = None
     multiple_of: int = 256
     ffn_dim_multiplier: float | None = None
@@ -89,8 +117,6 @@ class LlamaConfig:
     def __post_init__(self) -> None:
         if isinstance(self.rope_scaling, dict):
             object.__setattr__(self, "rope_scaling", RopeScaling(**self.rope_scaling))
-        if self.n_kv_heads is None:
-            object.__setattr__(self, "n_kv_heads", self.n_heads)
         for name in ("vocab_size", "dim", "n_layers", "n_heads", "n_kv_heads", "multiple_of", "max_seq_len"):
             _check_int(name, getattr(self, name))
         if self.dim % self.n_heads:

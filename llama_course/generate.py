@@ -12,6 +12,7 @@ import operator
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import cast, overload
 
 import torch
 
@@ -106,7 +107,8 @@ def compiled(model: Llama) -> torch.nn.Module:
     """``model`` compiled once with ``torch.compile`` for one-token decoding steps (shapes marked dynamic, so
     the growing cache does not recompile it at every step). It shares the model's weights."""
     if model not in _compiled:
-        _compiled[model] = torch.compile(model, dynamic=True)
+        # a compiled Module is an OptimizedModule (an nn.Module); torch.compile's annotation only says callable
+        _compiled[model] = cast(torch.nn.Module, torch.compile(model, dynamic=True))
     return _compiled[model]
 
 
@@ -164,6 +166,23 @@ def _ids(items) -> list[int]:
 
 def _generator(seed: int | None, device: torch.device) -> torch.Generator | None:
     return None if seed is None else torch.Generator(device=device).manual_seed(seed)
+
+
+@overload
+def generate(model: Llama, prompt: Sequence[int], max_new_tokens: int = 100, *, seed: int | None = None,
+             stop_ids: Sequence[int] = (), use_cache: bool = True, compile: bool = False, **sampling) -> list[int]: ...
+
+
+@overload
+def generate(model: Llama, prompt: Sequence[Sequence[int]], max_new_tokens: int = 100, *, seed: int | None = None,
+             stop_ids: Sequence[int] = (), use_cache: bool = True, compile: bool = False,
+             **sampling) -> list[list[int]]: ...
+
+
+@overload
+def generate(model: Llama, prompt: torch.Tensor, max_new_tokens: int = 100, *, seed: int | None = None,
+             stop_ids: Sequence[int] = (), use_cache: bool = True, compile: bool = False,
+             **sampling) -> list[int] | list[list[int]]: ...
 
 
 def generate(
@@ -261,6 +280,16 @@ def stream(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 200, stop
             shown = ready
     if len(text) > shown:
         yield text[shown:]
+
+
+@overload
+def complete(model: Llama, tokenizer, prompt: str, max_new_tokens: int = 100,
+             stop: Sequence[str] = (), seed: int | None = None, compile: bool = False, **sampling) -> str: ...
+
+
+@overload
+def complete(model: Llama, tokenizer, prompt: Sequence[str], max_new_tokens: int = 100,
+             stop: Sequence[str] = (), seed: int | None = None, compile: bool = False, **sampling) -> list[str]: ...
 
 
 def complete(model: Llama, tokenizer, prompt: str | Sequence[str], max_new_tokens: int = 100,

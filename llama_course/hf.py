@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 
@@ -185,7 +185,8 @@ def to_hf(model: Llama) -> LlamaForCausalLM:
     hf_config.pop("architectures"), hf_config.pop("model_type")
     hf_model = transformers.LlamaForCausalLM(transformers.LlamaConfig(**hf_config))
     weight = model.tok_embeddings.weight
-    hf_model.to(device=weight.device, dtype=weight.dtype)
+    # PreTrainedModel.to is wrapped with functools.wraps, which mypy cannot bind as a method (it asks for self)
+    hf_model.to(device=weight.device, dtype=weight.dtype)  # type: ignore[call-arg]
     hf_model.load_state_dict(state_dict_to_hf(model.state_dict(), model.config), strict=True)
     return hf_model.eval()
 
@@ -193,7 +194,7 @@ def to_hf(model: Llama) -> LlamaForCausalLM:
 def from_hf(hf_model: LlamaForCausalLM) -> Llama:
     """Our ``Llama`` with the weights of a ``transformers.LlamaForCausalLM``."""
     config = config_from_hf(hf_model.config)
-    weight = hf_model.get_input_embeddings().weight
+    weight = cast(torch.nn.Embedding, hf_model.get_input_embeddings()).weight  # typed as any Module
     model = Llama(config).to(device=weight.device, dtype=weight.dtype)
     model.load_state_dict(state_dict_from_hf(hf_model.state_dict(), config), strict=True)
     return model.eval()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import cast
 
 import torch
 from safetensors import SafetensorError, safe_open
@@ -94,7 +95,8 @@ def apply_lora(model: nn.Module, targets: tuple[str, ...] | list[str] = ("wq", "
     if tied:  # merging would change the tied embeddings too
         raise ValueError(f"{tied} share their weight with the token embeddings (tie_embeddings=True): "
                          "adapt other layers")
-    wrappers = {name: LoRALinear(model.get_submodule(name), rank, alpha, dropout) for name in chosen}
+    # no LoRA layers (refused above): every chosen name is an nn.Linear
+    wrappers = {name: LoRALinear(cast(nn.Linear, model.get_submodule(name)), rank, alpha, dropout) for name in chosen}
     for p in model.parameters():
         p.requires_grad_(False)
     for name, wrapper in wrappers.items():
@@ -192,7 +194,7 @@ def _check_adapter(model: nn.Module, path: Path, meta: dict[str, str],
     if missing:
         raise ValueError(f"the adapter in {path} is for layers this model does not have: {missing[:3]}")
     for name in names:
-        weight = model.get_submodule(name).weight
+        weight = cast(nn.Linear, model.get_submodule(name)).weight  # load_adapters refused a model with LoRA layers
         a, b = tensors.get(f"{name}.lora_A"), tensors.get(f"{name}.lora_B")
         if a is None or b is None or a.dim() != 2 or b.dim() != 2:
             raise CourseError(f"{path} lacks the two LoRA matrices of {name}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -73,6 +74,9 @@ class Llama(nn.Module):
     ``(logits, loss)`` with the mean cross-entropy of predicting ``targets`` (-100 = ignore).
     Parameter names follow Meta's reference code, so its checkpoints map one to one.
     """
+
+    rope_cos: torch.Tensor  # buffers (init_rope registers them)
+    rope_sin: torch.Tensor
 
     def __init__(self, config: LlamaConfig) -> None:
         super().__init__()
@@ -168,13 +172,14 @@ class Llama(nn.Module):
         ...     model(tokens)
         """
         maps: list[torch.Tensor] = []
-        for layer in self.layers:
-            layer.attention.captured = maps
+        attentions = [cast(Block, layer).attention for layer in self.layers]  # an nn.ModuleList holds Modules
+        for attention in attentions:
+            attention.captured = maps
         try:
             yield maps
         finally:
-            for layer in self.layers:
-                layer.attention.captured = None
+            for attention in attentions:
+                attention.captured = None
 
     def num_params(self, embeddings: bool = True) -> int:
         """Number of parameters; with ``embeddings=False`` the token embedding table is left out
@@ -222,13 +227,13 @@ def weight_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
     config alone: a weight file can be checked against it before anything is allocated."""
     c = config
     q, kv = c.n_heads * c.head_dim, c.n_kv_heads * c.head_dim
-    per_layer = {
+    per_layer: dict[str, tuple[int, ...]] = {
         "attention.wq.weight": (q, c.dim), "attention.wk.weight": (kv, c.dim), "attention.wv.weight": (kv, c.dim),
         "attention.wo.weight": (c.dim, q), "feed_forward.w1.weight": (c.hidden_dim, c.dim),
         "feed_forward.w2.weight": (c.dim, c.hidden_dim), "feed_forward.w3.weight": (c.hidden_dim, c.dim),
         "attention_norm.weight": (c.dim,), "ffn_norm.weight": (c.dim,),
     }
-    shapes = {"tok_embeddings.weight": (c.vocab_size, c.dim)}
+    shapes: dict[str, tuple[int, ...]] = {"tok_embeddings.weight": (c.vocab_size, c.dim)}
     shapes.update({f"layers.{i}.{name}": shape for i in range(c.n_layers) for name, shape in per_layer.items()})
     shapes["norm.weight"] = (c.dim,)
     if not c.tie_embeddings:

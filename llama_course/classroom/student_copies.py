@@ -87,9 +87,13 @@ def write_student_copies(notebooks: str | Path, out: str | Path, force: bool = F
     target.mkdir(parents=True, exist_ok=True)
     written = []
     for path in paths:
-        student = student_notebook(json.loads(path.read_text(encoding="utf-8")))
         destination = target / path.name
-        text = json.dumps(student, indent=1, ensure_ascii=False) + "\n"
-        atomic_write(destination, lambda tmp, text=text: Path(tmp).write_text(text, encoding="utf-8"))
+        _write_notebook(destination, student_notebook(json.loads(path.read_text(encoding="utf-8"))))
         written.append(destination)
     return written
+
+
+def _write_notebook(path: Path, notebook: dict) -> None:
+    """``notebook`` as JSON (indented by one space, as Jupyter writes it), written atomically."""
+    text = json.dumps(notebook, indent=1, ensure_ascii=False) + "\n"
+    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..config import LlamaConfig
 from ..data.tokenizer import CharTokenizer, Tokenizer
@@ -69,12 +70,13 @@ class Checkpoint:
 
 def save_checkpoint(
     path: str | Path,
-    model: Llama,
+    model: nn.Module,
     tokenizer: Tokenizer | CharTokenizer | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     state: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` (and the tokenizer, optimizer and JSON-able ``state`` when given) to the folder ``path``.
+    The model must be a :class:`Llama`: any other module is a TypeError.
 
     Only a folder that is absent, empty or an earlier checkpoint is replaced (see :func:`check_checkpoint_out`).
     """

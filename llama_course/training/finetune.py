@@ -43,7 +43,7 @@ def save_finetuned(folder: str | Path, model: Llama | LlamaClassifier, tokenizer
     settings, scores) goes to ``finetune.json``. The folder is written whole beside the old one and swapped
     in, so a crash leaves the earlier run or the new one; only an earlier run of the same kind is replaced."""
     classifier = model if isinstance(model, LlamaClassifier) else None
-    backbone = classifier.backbone if classifier else model
+    backbone = model.backbone if isinstance(model, LlamaClassifier) else model
     head = {"score.weight": classifier.score.weight.detach().cpu().contiguous()} if classifier else {}
     info = {**info, "labels": list(classifier.labels) if classifier else None, "lora": bool(lora_layers(backbone))}
     if info["lora"] and "base" not in info:
@@ -92,6 +92,9 @@ def load_finetuned(folder: str | Path, device: torch.device | str = "cpu") -> tu
         model, tokenizer = saved.model, saved.tokenizer
         head = read_safetensors(folder / HEAD_FILE) if info["labels"] else {}
     if info["labels"]:
+        if tokenizer is None:
+            raise CourseError(f"{folder}: the classifier needs a tokenizer (for its pad id), and the checkpoint it "
+                              "builds on holds none")
         classifier = LlamaClassifier(model, info["labels"], tokenizer.pad_id)
         expected = tuple(classifier.score.weight.shape)
         if "score.weight" not in head or tuple(head["score.weight"].shape) != expected:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.distributed as dist
@@ -177,9 +177,10 @@ def train(
     if resume and checkpoint is not None and has_checkpoint(checkpoint):
         history, start = _resume(model, optimizer, scaler, checkpoint)
     history.trainable, history.total = sum(p.numel() for p in params), sum(p.numel() for p in model.parameters())
-    net = DistributedDataParallel(model) if world > 1 else model
-    if config.compile:
-        net = torch.compile(net)
+    ddp = DistributedDataParallel(model) if world > 1 else None
+    net = model if ddp is None else ddp
+    if config.compile:  # a compiled Module is an OptimizedModule (an nn.Module); torch.compile is typed as callable
+        net = cast(nn.Module, torch.compile(net))
 
     def save(steps_done: int) -> None:
         if checkpoint is not None and rank == 0:
@@ -200,7 +201,7 @@ def train(
             loss_sum, tokens = torch.zeros((), device=device), 0
             for micro in range(config.grad_accum):
                 last = micro == config.grad_accum - 1
-                sync = contextlib.nullcontext() if last or world == 1 else net.no_sync()
+                sync = contextlib.nullcontext() if last or ddp is None else ddp.no_sync()
                 with sync, torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
                     loss, n_tokens = batch_loss(net, step, micro)
                     scaler.scale(loss / config.grad_accum).backward()

@@ -117,7 +117,7 @@ def _init_distributed(requested: str | None = None) -> tuple[int, torch.device |
     return dist.get_rank(), device
 
 
-def _resumed_tokenizer(run: PretrainRun, say):
+def _resumed_tokenizer(run: PretrainRun, say) -> Tokenizer | CharTokenizer | None:
     """With ``resume`` and a checkpoint in ``out``: the tokenizer saved in it, which the weights were trained
     with (a new one would give the old weights new token meanings). None when there is nothing to resume."""
     if not run.resume:
@@ -133,7 +133,8 @@ def _resumed_tokenizer(run: PretrainRun, say):
     return tokenizer
 
 
-def _pretrain_data(run: PretrainRun, say) -> tuple[object, TokenDataset, dict[str, TokenDataset], str]:
+def _pretrain_data(run: PretrainRun, say) -> tuple[Tokenizer | CharTokenizer, TokenDataset, dict[str, TokenDataset],
+                                                   str]:
     """The tokenizer, the training data, the validation sets (all, and per language) and a line describing them."""
     resumed = _resumed_tokenizer(run, say)
     if run.text is None:

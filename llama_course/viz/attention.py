@@ -17,7 +17,7 @@ from matplotlib.patches import Polygon, Rectangle
 from ..attention import causal_mask
 from ..model import check_token_ids, module_device
 from .arguments import as_matrix, check_tokens, checked_index, checked_indices
-from .labels import set_token_ticks, text_width, token_label, token_strings, with_fonts
+from .labels import set_token_ticks, text_width, token_label, token_strings, whole_figure, with_fonts
 
 ANNOTATE_MAX = 12  # heatmaps of at most this many tokens print their values in the cells
 LABEL_SPACING = 0.08  # inches per token at least, or a map drops its token tick labels rather than overlap them
@@ -106,19 +106,19 @@ def attention_heatmap(
     allowed = causal_mask(q_len, k_len) if show_mask else None
     annotate = k_len <= ANNOTATE_MAX if annotate is None else annotate
     image = draw_matrix(ax, weights, allowed=allowed, vmin=0.0, annotate=annotate)
-    if ax.get_position().height * ax.get_figure().get_figheight() / k_len >= LABEL_SPACING:
+    if ax.get_position().height * whole_figure(ax).get_figheight() / k_len >= LABEL_SPACING:
         set_token_ticks(ax, tokens, tokens[k_len - q_len :], size=8 if k_len <= 32 else 6)
     ax.set_xlabel("key (attended to)")
     ax.set_ylabel("query (attending)")
     if title:
         ax.set_title(title)
-    ax.get_figure().colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="weight")
+    ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03, label="weight")
     if query is not None:
         _outline_row(ax, query, k_len)
     if bars:
         seen = k_len - q_len + query + 1
         _query_bars(bars[0], weights[None, query, :seen], tokens[:seen], heads=[0])
-    return ax.figure if isinstance(ax.figure, Figure) else ax.figure.figure  # an ax in a subfigure: the whole figure
+    return whole_figure(ax)
 
 
 def _stack_maps(maps: Any) -> torch.Tensor:
@@ -166,8 +166,9 @@ def attention_grid(
     query = None if query is None else checked_index(query, q_len, "query")
     if n_kv_heads is not None and (not isinstance(n_kv_heads, int) or n_kv_heads <= 0 or n_heads % n_kv_heads):
         raise ValueError(f"n_kv_heads must be a positive divisor of the {n_heads} heads, got {n_kv_heads!r}")
-    grouped = n_kv_heads is not None and n_kv_heads < n_heads
-    per_group = n_heads // n_kv_heads if grouped else n_heads
+    kv_heads = n_heads if n_kv_heads is None else n_kv_heads
+    grouped = kv_heads < n_heads
+    per_group = n_heads // kv_heads if grouped else n_heads
     groups = _kv_groups(heads, per_group)
     bars = query is not None and len(layers) == 1
 
@@ -178,7 +179,7 @@ def attention_grid(
     x_room = (text_width(labels, size) if max(map(len, labels), default=0) > 2 else size / 60) + 0.15
     y_room = text_width(labels[k_len - q_len :], size) + 0.15
     left, top = 0.3 + y_room, 0.3 + 0.25 * grouped
-    seen = k_len - q_len + query + 1 if bars else 0  # the keys the query can see
+    seen = k_len - q_len + query + 1 if bars and query is not None else 0  # the keys the query can see
     bar_height = 1.6 + 0.45 + text_width([token_label(t) for t in tokens[:seen]], 8.0) if bars else 0.0
     bottom = 0.1 + x_room + bar_height
     width = left + len(heads) * cell + (len(heads) - len(groups)) * gap + (len(groups) - 1) * group_gap + 0.9
@@ -282,7 +283,7 @@ def attention_steps(q: Any, k: Any, v: Any, tokens: Sequence[str]) -> Figure:
     fig = Figure(figsize=(12.0, 7.6), layout="constrained")
     for ax, (title, data, allowed, rows, columns) in zip(fig.subplots(2, 3).flat, panels, strict=True):
         if data is steps["weights"]:
-            limits = {"cmap": "viridis", "vmin": 0.0}
+            limits: dict[str, Any] = {"cmap": "viridis", "vmin": 0.0}
         else:
             largest = float(data[torch.isfinite(data)].abs().max()) or 1.0
             limits = {"cmap": "RdBu_r", "vmin": -largest, "vmax": largest}

@@ -7,11 +7,16 @@ for itself when to act.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from ..generate import complete
+from ..model import Llama
 from ..training.loop import StepInfo
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _when(every: int | Iterable[int]) -> Callable[[int], bool]:
@@ -30,11 +35,13 @@ class Samples:
     def __init__(self, tokenizer, prompt: str, every: int | Iterable[int] = 100, max_new_tokens: int = 60,
                  temperature: float = 0.8, seed: int = 0) -> None:
         self.tokenizer, self.prompt, self.due = tokenizer, prompt, _when(every)
-        self.sampling = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
+        self.sampling: dict[str, Any] = {"max_new_tokens": max_new_tokens, "temperature": temperature, "seed": seed}
         self.samples: list[tuple[int, str]] = []
 
     def __call__(self, info: StepInfo) -> None:
         if self.due(info.step):
+            if not isinstance(info.model, Llama):
+                raise TypeError(f"Samples needs a Llama (a language model) to write, got {type(info.model).__name__}")
             self.samples.append((info.step, complete(info.model, self.tokenizer, self.prompt, **self.sampling)))
 
 
@@ -66,7 +73,7 @@ class LossPlot:
     def __init__(self, every: int = 25, title: str = "training") -> None:
         self.due, self.title = _when(every), title
         self.handle = None
-        self.figure = None
+        self.figure: Figure | None = None
 
     def __call__(self, info: StepInfo) -> None:
         done = info.step == info.config.steps
@@ -85,7 +92,7 @@ class LossPlot:
         else:
             self.handle.update(figure)
 
-    def draw(self, info: StepInfo):
+    def draw(self, info: StepInfo) -> Figure:
         """The chart for the history so far (a matplotlib Figure, reused between redraws)."""
         from matplotlib.figure import Figure
 
@@ -97,5 +104,5 @@ class LossPlot:
         ax = self.figure.axes[0]
         ax.clear()
         loss_curves(info.history, ax=ax, total_steps=info.config.steps, title=self.title,
-                    vocab_size=info.model.config.vocab_size)
+                    vocab_size=info.model.config.vocab_size if isinstance(info.model, Llama) else None)
         return self.figure

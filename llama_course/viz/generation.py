@@ -11,7 +11,7 @@ import torch
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from .labels import label_fonts, token_label, with_fonts
+from .labels import label_fonts, token_label, whole_figure, with_fonts
 
 
 @with_fonts
@@ -37,7 +37,7 @@ def next_token_bars(pieces: Sequence[str], plain: Any, shaped: Any, top: int = 2
     kept = int((shaped > 0).sum())
     ax.set_title(title or f"next token: {kept} of {shaped.numel()} tokens can be drawn", fontsize=9)
     ax.legend(fontsize=8)
-    return ax.figure
+    return whole_figure(ax)
 
 
 @with_fonts

@@ -58,7 +58,8 @@ def label_fonts() -> tuple[tuple[str, ...], frozenset[int]]:
     """Font families for text in figures (the default sans font, then a CJK font for the glyphs it lacks:
     matplotlib falls back glyph by glyph along the list) and the characters they cover together."""
     register_cjk_font()
-    families, covered = [], set()
+    families: list[str] = []
+    covered: set[int] = set()
     primary = font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))
     installed = {f.name: f.fname for f in font_manager.fontManager.ttflist}
     fallbacks = [(name, installed[name]) for name in _CJK_FONTS if name in installed][:1]
@@ -82,6 +83,11 @@ def with_fonts(draw: Callable[..., Figure]) -> Callable[..., Figure]:
             return draw(*args, **kwargs)
 
     return drawn
+
+
+def whole_figure(ax: Axes) -> Figure:
+    """The figure ``ax`` draws in; for an ax in a subfigure, the whole figure around it."""
+    return ax.figure if isinstance(ax.figure, Figure) else ax.figure.figure
 
 
 def printable_token(token: str) -> str:

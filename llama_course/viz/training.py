@@ -13,15 +13,15 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .labels import text_widths, token_label, with_fonts
+from .labels import text_widths, token_label, whole_figure, with_fonts
 
 
 def running_mean(values: Sequence[float], window: int) -> np.ndarray:
     """Mean of each value and the ``window - 1`` before it (fewer at the start)."""
-    values = np.asarray(values, dtype=float)
-    sums = np.cumsum(np.insert(values, 0, 0.0))
-    lows = np.maximum(np.arange(1, len(values) + 1) - window, 0)
-    return (sums[1:] - sums[lows]) / (np.arange(1, len(values) + 1) - lows)
+    array = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(array, 0, 0.0))
+    lows = np.maximum(np.arange(1, len(array) + 1) - window, 0)
+    return (sums[1:] - sums[lows]) / (np.arange(1, len(array) + 1) - lows)
 
 
 @with_fonts
@@ -30,9 +30,7 @@ def loss_curves(history: Any, ax: Axes | None = None, total_steps: int | None = 
     """Training loss per step (light), its running mean, and validation loss (dots) of a
     :class:`~llama_course.training.loop.History`; with ``vocab_size`` a dashed line marks a uniform guess, ln V."""
     if ax is None:
-        fig = Figure(figsize=(7, 3.2))
-        ax = fig.add_subplot()
-    fig = ax.figure
+        ax = Figure(figsize=(7, 3.2)).add_subplot()
     steps, losses = history.step, history.loss
     if steps:
         ax.plot(steps, losses, color="tab:blue", alpha=0.25, lw=0.8)
@@ -51,7 +49,7 @@ def loss_curves(history: Any, ax: Axes | None = None, total_steps: int | None = 
     if title:
         ax.set_title(title)
     ax.legend(loc="upper right", fontsize=8)
-    return fig
+    return whole_figure(ax)
 
 
 @with_fonts
@@ -75,7 +73,7 @@ def confusion_matrix(confusion: Any, labels: Sequence[str], title: str | None = 
     ax.set_ylabel("true")
     accuracy = float(counts.diag().sum() / counts.sum().clamp(min=1))
     ax.set_title(title or f"accuracy {accuracy:.1%}", fontsize=9)
-    return ax.figure
+    return whole_figure(ax)
 
 
 @with_fonts

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from collections.abc import Sequence
 from typing import Any
 
 import ipywidgets as widgets
@@ -36,12 +37,12 @@ def _png(fig: Figure) -> bytes:
 
 
 class _Explorer(widgets.VBox):
-    """Controls, an error line and a picture; any control change redraws the picture."""
+    """Controls, an error line and a picture (and what goes ``below`` it); any control change redraws the picture."""
 
-    def __init__(self, controls: list[widgets.Widget]) -> None:
+    def __init__(self, controls: list[widgets.Widget], below: Sequence[widgets.Widget] = ()) -> None:
         self.message = widgets.HTML()
         self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
-        super().__init__([*controls, self.message, self.image])
+        super().__init__([*controls, self.message, self.image, *below])
 
     def figure(self) -> Figure:
         """The picture for the controls' current values (a ValueError says what is wrong with them)."""
@@ -216,8 +217,7 @@ class SamplingPlayground(_Explorer):
         self.seed = widgets.IntText(value=seed, description="seed", style=style, layout=widgets.Layout(width="14em"))
         self.sample = widgets.HTML()
         super().__init__([self.prompt, widgets.HBox([self.temperature, self.top_k]),
-                          widgets.HBox([self.top_p, self.min_p, self.seed])])
-        self.children = (*self.children, self.sample)
+                          widgets.HBox([self.top_p, self.min_p, self.seed])], below=[self.sample])
         for control in (self.prompt, self.temperature, self.top_k, self.top_p, self.min_p, self.seed):
             control.observe(self.redraw, names="value")
         self.redraw()

@@ -57,7 +57,8 @@ def check_training_gpu_hours(fn: Callable[[float, float, float, float], float]) 
     def log_uniform(low: int, high: int) -> float:
         return 10 ** (low + (high - low) * torch.rand((), generator=g).item())
 
-    cases = [(6_738_415_616, 2.0e12, 312e12, 0.4), (65_285_660_672, 1.4e12, 312e12, 0.5)]
+    cases: list[tuple[float, float, float, float]] = [(6_738_415_616, 2.0e12, 312e12, 0.4),
+                                                       (65_285_660_672, 1.4e12, 312e12, 0.5)]
     for _ in range(4):
         utilisation = 0.2 + 0.6 * torch.rand((), generator=g).item()
         cases.append((log_uniform(6, 11), log_uniform(9, 13), log_uniform(12, 15), utilisation))

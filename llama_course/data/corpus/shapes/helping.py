@@ -111,9 +111,11 @@ def write(w: Writer, happy: bool) -> None:
         w.maybe(0.5, ("Helping had made the whole day brighter.", "帮助别人让这一整天都变得更美好了。"))
         w.end(happy, "happy", "proud", "glad", "calm")
     else:
-        w.say(need.sad)
-        if "next morning" in need.sad[0] or "go home" in need.sad[0]:
-            w.went_home(later="next morning" in need.sad[0])
+        sad = need.sad
+        assert sad is not None, "an unhappy story chooses only a need with a sad ending"
+        w.say(sad)
+        if "next morning" in sad[0] or "go home" in sad[0]:
+            w.went_home(later="next morning" in sad[0])
         w.end(happy, "sad", "upset", "worried")
     w.ask(("Who needed help?", "{who}"), ("谁需要帮助？", "{who}"))
     w.ask(*WHERE)
