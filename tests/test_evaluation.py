@@ -15,14 +15,7 @@ from llama_course.evaluation import metrics, scaling
 from llama_course.evaluation.benchmark import BenchmarkResult, MultipleChoice, story_benchmark
 from llama_course.evaluation.induction import induction_scores, repeated_tokens
 from llama_course.evaluation.prompts import Template, draw_shots, few_shot_prompt
-from llama_course.evaluation.scoring import (
-    Continuation,
-    choose,
-    loglikelihoods,
-    perplexity,
-    split_ids,
-    wilson_interval,
-)
+from llama_course.evaluation.scoring import Continuation, choose, loglikelihoods, perplexity, split_ids, wilson_interval
 from llama_course.evaluation.tasks import name_pairs, story_summary, summary_examples
 from llama_course.files import CourseError
 from llama_course.model import Llama
@@ -57,7 +50,7 @@ def test_loglikelihoods_equal_a_direct_computation_whatever_the_batching(model, 
     pairs = [("Once upon a time", " there was a cat"), ("Mia went to the park.", " She"), ("Hi", " Tom felt happy.")]
     got = loglikelihoods(model, tokenizer, pairs, batch_size=2)
     assert got == loglikelihoods(model, tokenizer, pairs, batch_size=1)
-    for (context, continuation), c in zip(pairs, got):
+    for (context, continuation), c in zip(pairs, got, strict=True):
         head, tail = split_ids(tokenizer, context, continuation)
         ids = torch.tensor([head + tail])
         with torch.no_grad():
