@@ -120,7 +120,8 @@ def test_metrics_against_known_values():
     scores = metrics.rouge(["Mia loses a ball"], ["Mia loses something and looks for it"])
     assert scores["rouge1"] == pytest.approx(100 * 2 * (2 / 4) * (2 / 7) / (2 / 4 + 2 / 7))  # mia, lose(s)
     with pytest.raises(CourseError, match="Chinese"):
-        metrics.rouge(["米娅"], ["米娅"])
+        metrics.rouge(["Mia"], ["米娅"])
+    assert metrics.rouge(["米娅 Mia"], ["Mia"])["rouge1"] == pytest.approx(100)
     with pytest.raises(ValueError, match="as many"):
         metrics.chrf(["a"], ["a", "b"])
     assert metrics.qa_exact_match("The gray kite.", "gray kite") == 1.0

@@ -52,10 +52,11 @@ def chrf(hypotheses: Sequence[str], references: Sequence[str]) -> float:
 
 
 def rouge(hypotheses: Sequence[str], references: Sequence[str]) -> dict[str, float]:
-    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F1 (0-100), with Porter stemming. English only: the package's
-    tokenizer keeps ASCII letters and digits and drops everything else, Chinese included."""
+    """Mean ROUGE-1, ROUGE-2 and ROUGE-L F1 (0-100), with Porter stemming. English references only: the
+    package's tokenizer keeps ASCII letters and digits and drops everything else, so Chinese a model writes
+    in a hypothesis earns nothing, and a Chinese reference is refused."""
     _check(hypotheses, references)
-    if any(_CJK.search(t) for t in [*hypotheses, *references]):
+    if any(_CJK.search(t) for t in references):
         raise CourseError("rouge-score drops Chinese characters: score Chinese with chrf() or bleu(chinese=True)")
     rouge_scorer = _needs("rouge_score.rouge_scorer", "rouge-score")
     kinds = ("rouge1", "rouge2", "rougeL")
