@@ -200,3 +200,25 @@ def test_evaluate_refuses_a_checkpoint_without_tokenizer(model, tmp_path):
     save_checkpoint(tmp_path / "bare", model)
     with pytest.raises(SystemExit, match="no tokenizer"):
         main(["evaluate", "--checkpoint", str(tmp_path / "bare")])
+
+
+def test_notebook_checks_pass_on_the_references_and_fail_on_mistakes(capsys):
+    from llama_course.evaluation import exercises
+    from llama_course.exercises import ExerciseError
+
+    exercises.check_choice_logprob(exercises.choice_logprob_reference)
+    exercises.check_chrf(exercises.chrf_reference)
+    assert capsys.readouterr().out.count("✓") == 2
+
+    def off_by_one(model, context_ids, continuation_ids):  # scores each token at its own position
+        ids = torch.tensor([list(context_ids) + list(continuation_ids)])
+        with torch.no_grad():
+            logprobs = F.log_softmax(model(ids), -1)[0]
+        return float(sum(logprobs[len(context_ids) + i, t] for i, t in enumerate(continuation_ids)))
+
+    with pytest.raises(ExerciseError, match="expected"):
+        exercises.check_choice_logprob(off_by_one)
+    with pytest.raises(ExerciseError, match="sacrebleu says"):
+        exercises.check_chrf(lambda h, r: exercises.chrf_reference(h, r, beta=1.0))
+    with pytest.raises(ExerciseError, match="not written yet"):
+        exercises.check_chrf(lambda h, r: (_ for _ in ()).throw(NotImplementedError))
