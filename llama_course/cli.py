@@ -200,6 +200,17 @@ def _run_options(run_type, args: argparse.Namespace, command: str):
     return run_type(**{name: getattr(args, name) for name in names}, command=" ".join([command, *args.argv]))
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score a checkpoint (the course model by default) on the built-in benchmark and print the table."""
+    from .evaluation.benchmark import evaluate_checkpoint
+
+    result = evaluate_checkpoint(args.checkpoint, args.items, pick_device(args.device))
+    print(f"{args.checkpoint or 'the course model'} on the held-out stories (95% Wilson intervals):")
+    print(result.table())
+    return 0
+
+
+
 def cmd_student_copies(args: argparse.Namespace) -> int:
     """Write the notebooks with their exercise solutions taken out, for handing to students."""
     from .classroom.launch import course_notebooks
@@ -324,6 +335,14 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     ft.add_argument("--seed", type=whole(0), default=0)
     ft.set_defaults(func=cmd_finetune)
+    ev = sub.add_parser("evaluate", help="score a checkpoint on the built-in benchmark and print a table",
+                        description="Multiple-choice questions (reading comprehension, story endings) from the "
+                        "held-out stories, scored by log-likelihood (summed and length-normalised), generated "
+                        "answers scored by exact match, and the stories' perplexity.")
+    ev.add_argument("--checkpoint", help="a checkpoint folder (default: the course model in assets/)")
+    ev.add_argument("--items", type=whole(1), default=100, help="questions per task (default: 100)")
+    ev.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
+    ev.set_defaults(func=cmd_evaluate)
     kit = sub.add_parser("student-copies", help="copies of the notebooks with the exercise solutions removed")
     kit.add_argument("out", help="the folder to write them to")
     kit.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")

@@ -15,6 +15,7 @@ from .beyond import (
     training_memory_per_gpu_gb_reference,
 )
 from .block import check_param_count, check_rms_norm, check_swiglu, rms_norm_reference, swiglu_reference
+from .evaluation import check_choice_logprob, check_chrf
 from .finetuning import check_chat_targets, check_lora_forward, check_lora_params, lora_forward_reference
 from .generation import check_greedy_decode, check_kv_cache_bytes, check_top_p
 from .pretraining import check_lr_schedule, check_make_batch, check_next_token_loss
@@ -26,6 +27,8 @@ __all__ = [
     "compare",
     "SHARDING_BYTES",
     "check_attention",
+    "check_choice_logprob",
+    "check_chrf",
     "check_chat_targets",
     "check_greedy_decode",
     "check_kv_cache_bytes",
