@@ -6,8 +6,7 @@ mostly reading the weights. :class:`Decoder` cuts both, the way inference engine
 - **fused matrices**: ``wq``, ``wk``, ``wv`` become one (dim -> q + k + v) product, ``w1`` and ``w3`` one
   (dim -> 2 x hidden); three and two weight reads become one each, and so do the operator calls;
 - **quantized weights** (int8 or int4, :mod:`.quantize`), so each step reads 4 or 8 times fewer bytes;
-- **RoPE as a complex product** (each pair ``(x_2i, x_2i+1)`` is ``x_2i + i x_2i+1``, multiplied by
-  ``e^{i m theta_i}``: Meta's reference code does the same) and ``F.rms_norm``: one operator each;
+- ``F.rms_norm``, PyTorch's RMSNorm in one operator (the course's ``RMSNorm`` spells it out in four);
 - one preallocated KV cache and no checks inside the loop (the prompt is checked once).
 
 Its logits match :class:`~llama_course.model.Llama`'s up to float rounding; greedy decoding gives the same
@@ -23,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..model import Llama
+from ..rope import apply_rope
 from .quantize import KINDS, Int4Linear, Int8Linear
 
 
@@ -52,32 +52,26 @@ class _Layer(nn.Module):
         self.ffn_norm = block.ffn_norm.weight.detach().clone()
         self.eps = block.attention_norm.eps
 
-    def forward(self, x: torch.Tensor, rope: torch.Tensor, keys: torch.Tensor, values: torch.Tensor,
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor, values: torch.Tensor,
                 pos: int | torch.Tensor) -> torch.Tensor:
         batch, seq, dim = x.shape
         h = F.rms_norm(x, (dim,), self.attention_norm, self.eps)
         q, k, v = self.wqkv(h).split([self.n_heads * self.head_dim, *[self.n_kv_heads * self.head_dim] * 2], -1)
         q, k, v = (t.view(batch, seq, -1, self.head_dim) for t in (q, k, v))
-        q, k = _rotate(q, rope), _rotate(k, rope)
+        q, k = apply_rope(q.transpose(1, 2), *rope), apply_rope(k.transpose(1, 2), *rope)
         if isinstance(pos, torch.Tensor):  # one token, the whole cache masked: the same shapes at every step
-            keys.index_copy_(2, pos.view(1), k.transpose(1, 2))
+            keys.index_copy_(2, pos.view(1), k)
             values.index_copy_(2, pos.view(1), v.transpose(1, 2))
             k_all, v_all = keys, values
             mask = (torch.arange(keys.size(2), device=x.device) <= pos)[None]
         else:  # the filled part of the cache only
-            keys[:, :, pos : pos + seq], values[:, :, pos : pos + seq] = k.transpose(1, 2), v.transpose(1, 2)
+            keys[:, :, pos : pos + seq], values[:, :, pos : pos + seq] = k, v.transpose(1, 2)
             k_all, v_all = keys[:, :, : pos + seq], values[:, :, : pos + seq]
             mask = None if seq == 1 else torch.ones(seq, pos + seq, dtype=torch.bool, device=x.device).tril(pos)
-        out = F.scaled_dot_product_attention(q.transpose(1, 2), k_all, v_all, attn_mask=mask, enable_gqa=True)
+        out = F.scaled_dot_product_attention(q, k_all, v_all, attn_mask=mask, enable_gqa=True)
         x = x + self.wo(out.transpose(1, 2).reshape(batch, seq, -1))
         gate, up = self.w13(F.rms_norm(x, (dim,), self.ffn_norm, self.eps)).chunk(2, dim=-1)
         return x + self.w2(F.silu(gate) * up)
-
-
-def _rotate(x: torch.Tensor, rope: torch.Tensor) -> torch.Tensor:
-    """RoPE on ``x`` (batch, seq, heads, head_dim): the pairs as complex numbers times ``rope`` (seq, head_dim/2)."""
-    pairs = torch.view_as_complex(x.float().unflatten(-1, (-1, 2)))
-    return torch.view_as_real(pairs * rope[:, None]).flatten(-2).type_as(x)
 
 
 class Decoder(nn.Module):
@@ -97,7 +91,7 @@ class Decoder(nn.Module):
         self.layers = nn.ModuleList(_Layer(block, weights, group_size) for block in model.layers)
         self.norm = model.norm.weight.detach().clone()
         self.output = _linear(model.output.weight.detach(), weights, group_size)
-        self.rope = torch.complex(model.rope_cos, model.rope_sin)  # e^{i m theta_i} = cos + i sin
+        self.rope = (model.rope_cos, model.rope_sin)
         self.compiled = compile
         self.step = torch.compile(self.forward) if compile else self.forward
 
@@ -105,7 +99,10 @@ class Decoder(nn.Module):
         """Logits (batch, vocab) of the last of ``tokens`` (batch, seq), which sit at positions ``pos...``;
         their keys and values are written into ``cache`` (keys, values: layers x batch x kv_heads x len x d)."""
         x = F.embedding(tokens, self.embeddings)
-        rope = self.rope[pos].view(1, -1) if isinstance(pos, torch.Tensor) else self.rope[pos : pos + tokens.size(1)]
+        if isinstance(pos, torch.Tensor):
+            rope = tuple(t.index_select(0, pos.view(1)) for t in self.rope)
+        else:
+            rope = tuple(t[pos : pos + tokens.size(1)] for t in self.rope)
         for i, layer in enumerate(self.layers):
             x = layer(x, rope, cache[0][i], cache[1][i], pos)
         return self.output(F.rms_norm(x[:, -1], (x.size(-1),), self.norm, self.layers[0].eps))
