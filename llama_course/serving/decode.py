@@ -52,8 +52,8 @@ class _Layer(nn.Module):
         self.ffn_norm = block.ffn_norm.weight.detach().clone()
         self.eps = block.attention_norm.eps
 
-    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor, values: torch.Tensor,
-                pos: int | torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor,
+                values: torch.Tensor, pos: int | torch.Tensor) -> torch.Tensor:
         batch, seq, dim = x.shape
         h = F.rms_norm(x, (dim,), self.attention_norm, self.eps)
         q, k, v = self.wqkv(h).split([self.n_heads * self.head_dim, *[self.n_kv_heads * self.head_dim] * 2], -1)
