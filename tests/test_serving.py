@@ -122,6 +122,12 @@ def test_decoder_refuses_bad_prompts(prompt, message):
         Decoder(random_llama()).generate(prompt, 5)
 
 
+def test_decoder_holds_every_weight_once():
+    model = random_llama()
+    assert weight_bytes(Decoder(model)) == weight_bytes(model)  # the same numbers, fused into fewer matrices
+    assert weight_bytes(Decoder(model, "int8")) < weight_bytes(model) / 2
+
+
 def test_decoder_refuses_unknown_weights():
     with pytest.raises(ValueError, match="weights must be one of"):
         Decoder(random_llama(), "int2")

@@ -48,8 +48,8 @@ class _Layer(nn.Module):
         self.wo = _linear(a.wo.weight.detach(), kind, group_size)
         self.w13 = _linear(torch.cat([f.w1.weight, f.w3.weight]).detach(), kind, group_size)
         self.w2 = _linear(f.w2.weight.detach(), kind, group_size)
-        self.attention_norm = block.attention_norm.weight.detach().clone()
-        self.ffn_norm = block.ffn_norm.weight.detach().clone()
+        self.register_buffer("attention_norm", block.attention_norm.weight.detach().clone())
+        self.register_buffer("ffn_norm", block.ffn_norm.weight.detach().clone())
         self.eps = block.attention_norm.eps
 
     def forward(self, x: torch.Tensor, rope: tuple[torch.Tensor, torch.Tensor], keys: torch.Tensor,
@@ -87,11 +87,12 @@ class Decoder(nn.Module):
         if weights not in KINDS:
             raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
         self.config, self.weights = model.config, weights
-        self.embeddings = model.tok_embeddings.weight.detach().clone()
+        self.register_buffer("embeddings", model.tok_embeddings.weight.detach().clone())
         self.layers = nn.ModuleList(_Layer(block, weights, group_size) for block in model.layers)
-        self.norm = model.norm.weight.detach().clone()
+        self.register_buffer("norm", model.norm.weight.detach().clone())
         self.output = _linear(model.output.weight.detach(), weights, group_size)
-        self.rope = (model.rope_cos, model.rope_sin)
+        self.register_buffer("rope_cos", model.rope_cos, persistent=False)
+        self.register_buffer("rope_sin", model.rope_sin, persistent=False)
         self.compiled = compile
         self.step = torch.compile(self.forward) if compile else self.forward
 
@@ -100,9 +101,9 @@ class Decoder(nn.Module):
         their keys and values are written into ``cache`` (keys, values: layers x batch x kv_heads x len x d)."""
         x = F.embedding(tokens, self.embeddings)
         if isinstance(pos, torch.Tensor):
-            rope = tuple(t.index_select(0, pos.view(1)) for t in self.rope)
+            rope = self.rope_cos.index_select(0, pos.view(1)), self.rope_sin.index_select(0, pos.view(1))
         else:
-            rope = tuple(t[pos : pos + tokens.size(1)] for t in self.rope)
+            rope = self.rope_cos[pos : pos + tokens.size(1)], self.rope_sin[pos : pos + tokens.size(1)]
         for i, layer in enumerate(self.layers):
             x = layer(x, rope, cache[0][i], cache[1][i], pos)
         return self.output(F.rms_norm(x[:, -1], (x.size(-1),), self.norm, self.layers[0].eps))
