@@ -3,9 +3,14 @@
     python benchmarks/llama_cpp_roundtrip.py
 
 Needs llama.cpp's Python binding, built from source (PyPI ships the source of llama-cpp-python, with llama.cpp
-inside; it compiles with cmake and a C++ compiler in some minutes, and is not part of the course's install):
+inside; it compiles with cmake and a C++ compiler, most of an hour on two busy cores, and is not part of the
+course's install):
 
-    CMAKE_ARGS="-DLLAVA_BUILD=OFF" pip install llama-cpp-python --no-binary llama-cpp-python
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VNNI=ON" \
+        pip install llama-cpp-python --no-binary llama-cpp-python
+
+(GGML_NATIVE=OFF: see the README, the native build crashed on Q8_0 files on a CPU with AMX; the two AVX512
+flags are for x86 CPUs that have it, drop them elsewhere.)
 
 For each GGUF type (F32, and Q8_0: int8 in blocks of 32 with a float16 scale) it checks:
 - llama.cpp's tokenizer, reading the vocabulary from the file, gives our ids on every validation story;
