@@ -5,7 +5,8 @@ mostly reading the weights. :class:`Decoder` cuts both, the way inference engine
 
 - **fused matrices**: ``wq``, ``wk``, ``wv`` become one (dim -> q + k + v) product, ``w1`` and ``w3`` one
   (dim -> 2 x hidden); three and two weight reads become one each, and so do the operator calls;
-- **quantized weights** (int8 or int4, :mod:`.quantize`), so each step reads 4 or 8 times fewer bytes;
+- **quantized weights** (int8 or int4, :mod:`.quantize`), so each step reads 4 or 8 times fewer bytes (faster
+  only with a kernel that reads integers fast; see that module);
 - ``F.rms_norm``, PyTorch's RMSNorm in one operator (the course's ``RMSNorm`` spells it out in four);
 - one preallocated KV cache and no checks inside the loop (the prompt is checked once).
 

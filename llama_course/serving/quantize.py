@@ -6,9 +6,11 @@ activations stay in floating point ("weight-only", as in LLM.int8(), Dettmers et
 Frantar et al. 2023, without their outlier and error-correction refinements).
 
 Symmetric absmax quantization of a row (or group) ``w`` to ``b`` bits: ``scale = max|w| / (2^(b-1) - 1)``,
-``q = round(w / scale)``, and ``w ≈ q * scale``. The matrix product uses PyTorch's CPU kernels that read the
-integers directly (``torch._weight_int8pack_mm``, ``torch._weight_int4pack_mm_for_cpu``); elsewhere (a GPU)
-the same layers dequantize and multiply, which gives the same numbers.
+``q = round(w / scale)``, and ``w ≈ q * scale``. Each layer computes the same product three ways: eager on the
+CPU, int8 through PyTorch's kernel ``torch._weight_int8pack_mm`` and int4 by dequantizing and multiplying;
+under ``torch.compile`` as a multiply-and-sum the compiler fuses into one loop over the integers; elsewhere (a
+GPU) by dequantizing and multiplying. Fewer bytes are faster only when the kernel reads them fast: on a laptop
+CPU at batch 1 only the compiled int8 path keeps up with float (``benchmarks/serving_speed.py``, notebook 08).
 """
 
 from __future__ import annotations
