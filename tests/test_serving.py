@@ -166,6 +166,16 @@ def test_gguf_export_refuses_bad_targets_and_keeps_the_old_file(shipped, tmp_pat
         course_gguf.export_gguf(shipped.model, shipped.tokenizer, target, "q2_k")
 
 
+def test_gguf_export_needs_the_models_own_sentencepiece_tokenizer(shipped, tmp_path):
+    from llama_course.tokenizer import CharTokenizer
+
+    with pytest.raises(CourseError, match="character tokenizer"):
+        course_gguf.export_gguf(shipped.model, CharTokenizer("abc"), tmp_path / "m.gguf")
+    with pytest.raises(CourseError, match="do not belong together"):
+        course_gguf.export_gguf(random_llama(), shipped.tokenizer, tmp_path / "m.gguf")
+    assert not list(tmp_path.iterdir())
+
+
 def test_export_command(tmp_path, capsys):
     assert main(["export", "--gguf", str(tmp_path / "m.gguf"), "--type", "q8_0"]) == 0
     assert "q8_0" in capsys.readouterr().out and (tmp_path / "m.gguf").stat().st_size > 1e6
