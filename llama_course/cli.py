@@ -221,6 +221,19 @@ def cmd_student_copies(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the course model (or a checkpoint) and its tokenizer to a GGUF file for llama.cpp and Ollama."""
+    from .serving.gguf import check_gguf_out, export_gguf
+    from .training.checkpoint import course_model, load_checkpoint
+
+    check_gguf_out(args.gguf)  # a bad target is refused before the model is read
+    saved = load_checkpoint(args.checkpoint) if args.checkpoint else course_model()
+    path = export_gguf(saved.model, saved.tokenizer, args.gguf, args.type)
+    print(f"wrote {path} ({args.type}, {path.stat().st_size / 1e6:.1f} MB); run it with llama.cpp or "
+          f"`ollama create` (see notebook 08)")
+    return 0
+
+
 LAB_HELP = """Open the course in JupyterLab. The first time, the course notebooks are copied into your
 workspace (~/llama-course-workspace); you work on those copies, and later runs copy only notebooks
 you do not have yet, so your work is never replaced."""
@@ -343,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--items", type=whole(1), default=100, help="questions per task (default: 100)")
     ev.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     ev.set_defaults(func=cmd_evaluate)
+    exp = sub.add_parser("export", help="write the course model (or a checkpoint) as GGUF for llama.cpp and Ollama")
+    exp.add_argument("--gguf", required=True, metavar="OUT", help="the .gguf file to write (replaced atomically)")
+    exp.add_argument("--checkpoint", help="a checkpoint folder (default: the course model in assets/)")
+    exp.add_argument("--type", choices=("f32", "f16", "q8_0"), default="f32",
+                     help="type of the matrices (default: f32)")
+    exp.set_defaults(func=cmd_export)
     kit = sub.add_parser("student-copies", help="copies of the notebooks with the exercise solutions removed")
     kit.add_argument("out", help="the folder to write them to")
     kit.add_argument("--dir", help="the notebooks folder (default: ./notebooks)")

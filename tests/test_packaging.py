@@ -14,7 +14,7 @@ else:
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"torch": "pytorch"}  # PyPI name -> conda-forge name where they differ
-PIP_ONLY = {"mpl-font"}  # not on conda-forge: environment.yml's pip line installs it with the package
+PIP_ONLY = {"mpl-font", "gguf"}  # installed by environment.yml's pip line (gguf: not checked on conda-forge)
 
 
 def pyproject():
