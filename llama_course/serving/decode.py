@@ -1,11 +1,11 @@
 """A decoder built for serving: the same LLaMA forward pass with less work around the matrix products.
 
 At batch 1 a decoding step of a small model is mostly Python and operator overhead, and of a large one
-mostly reading the weights. :class:`Decoder` cuts both, the way inference engines such as llama.cpp do:
+mostly reading the weights. :class:`Decoder` cuts both, the way inference engines do:
 
 - **fused matrices**: ``wq``, ``wk``, ``wv`` become one (dim -> q + k + v) product, ``w1`` and ``w3`` one
   (dim -> 2 x hidden); three and two weight reads become one each, and so do the operator calls;
-- **quantized weights** (int8 or int4, :mod:`.quantize`), so each step reads 4 or 8 times fewer bytes (faster
+- **quantized weights** (int8 or int4, :mod:`.quantize`), so each step reads about 4 or 6.4 times fewer bytes (faster
   only with a kernel that reads integers fast; see that module);
 - ``F.rms_norm``, PyTorch's RMSNorm in one operator (the course's ``RMSNorm`` spells it out in four);
 - one preallocated KV cache and no checks inside the loop (the prompt is checked once).

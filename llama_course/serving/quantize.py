@@ -1,9 +1,9 @@
 """Weight-only quantization for decoding: int8 per output channel, int4 in groups, each with its scales.
 
 At batch 1 a decoding step reads every weight once and does two FLOPs with it, so its time is the time to
-read the weights from memory. Storing them as 8- or 4-bit integers reads 4 or 8 times fewer bytes; the
-activations stay in floating point ("weight-only", as in LLM.int8(), Dettmers et al. 2022, and GPTQ,
-Frantar et al. 2023, without their outlier and error-correction refinements).
+read the weights from memory. Storing them as 8- or 4-bit integers reads about 4 or 6.4 times fewer bytes
+(with their scales); the activations stay in floating point ("weight-only", as in GPTQ, Frantar et al. 2023,
+without its error correction; LLM.int8(), Dettmers et al. 2022, quantizes the activations too).
 
 Symmetric absmax quantization of a row (or group) ``w`` to ``b`` bits: ``scale = max|w| / (2^(b-1) - 1)``,
 ``q = round(w / scale)``, and ``w ≈ q * scale``. Each layer computes the same product three ways: eager on the
@@ -33,8 +33,9 @@ def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def quantize_int4(w: torch.Tensor, group_size: int = 32) -> tuple[torch.Tensor, torch.Tensor]:
-    """``w`` (out, in) as integers in [-8, 7] (held in int8) with one scale per ``group_size`` inputs of a row:
-    ``w ≈ q * scale`` group by group, ``scale`` of shape (out, in / group_size). A row of 32 weights costs
+    """``w`` (out, in) as integers in [-7, 7] (held in int8; -8 is never produced) with one scale per
+    ``group_size`` inputs of a row: ``w ≈ q * scale`` group by group, ``scale`` of shape (out, in / group_size).
+    A group of 32 weights costs
     32 x 4 bits + one 32-bit scale here: 5 bits per weight (llama.cpp's Q4_0 stores the scale in 16 bits)."""
     out_features, in_features = w.shape
     if in_features % group_size:
@@ -102,7 +103,7 @@ class Int4Linear(nn.Module):
         self.out_features, self.in_features = weight.shape
 
     def unpacked(self) -> torch.Tensor:
-        """The integers in [-8, 7] (out, in), back from their nibbles."""
+        """The integers in [-7, 7] (out, in), back from their nibbles."""
         low, high = (self.packed & 15).to(torch.int8) - 8, (self.packed >> 4).to(torch.int8) - 8
         return torch.stack([low, high], dim=-1).reshape(self.out_features, self.in_features)
 
