@@ -173,3 +173,43 @@ def test_loss_by_position_on_a_longer_context():
     with torch.no_grad():
         torch.testing.assert_close(curve.mean(), longer(x, y)[1], atol=1e-4, rtol=1e-4)
     assert curve.shape == (64,)
+
+
+def test_the_loss_equals_trls_dpo_trainer_on_the_same_batch(tmp_path):
+    """Test-only check against a maintained implementation: TRL's DPOTrainer tokenizes pairs, runs a policy and a
+    reference (transformers' Llama) and computes its sigmoid DPO loss; ours, on the same token ids and weights
+    (loaded into our Llama), gives the same number."""
+    trl = pytest.importorskip("trl")
+    from datasets import Dataset
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import LlamaConfig as HFConfig
+    from transformers import LlamaForCausalLM, PreTrainedTokenizerFast
+
+    from llama_course.hf import from_hf
+
+    words = "<pad> <eos> who is it about ? mia tom sam ran home the dog cat".split()
+    word_level = Tokenizer(models.WordLevel({w: i for i, w in enumerate(words)}, unk_token="<pad>"))
+    word_level.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    hf_tokenizer = PreTrainedTokenizerFast(tokenizer_object=word_level, pad_token="<pad>", eos_token="<eos>")
+    torch.manual_seed(0)
+    config = HFConfig(vocab_size=len(words), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=32,
+                      tie_word_embeddings=False)
+    policy, reference = LlamaForCausalLM(config), LlamaForCausalLM(config)
+    data = Dataset.from_dict({"prompt": ["who is it about ?", "the dog ran"], "chosen": [" mia", " home"],
+                              "rejected": [" tom sam", " the cat"]})
+    args = trl.DPOConfig(output_dir=str(tmp_path), beta=0.2, per_device_train_batch_size=2, report_to=[],
+                         use_cpu=True, precompute_ref_log_probs=False)
+    trainer = trl.DPOTrainer(model=policy, ref_model=reference, args=args, train_dataset=data,
+                             processing_class=hf_tokenizer)
+    batch = next(iter(trainer.get_train_dataloader()))  # chosen rows, then rejected rows, padded on the right
+    trainer.model.eval()
+    with torch.no_grad():
+        theirs = trainer.compute_loss(trainer.model, batch)
+        ids, completion = batch["input_ids"], batch["completion_mask"]
+        targets = ids[:, 1:].masked_fill(completion[:, 1:] == 0, -100)
+        logps = sequence_logprobs(from_hf(policy).eval(), ids[:, :-1], targets)
+        ref_logps = sequence_logprobs(from_hf(reference).eval(), ids[:, :-1], targets)
+    n = len(logps) // 2
+    ours = dpo_loss(logps[:n], logps[n:], ref_logps[:n], ref_logps[n:], beta=0.2)[0]
+    torch.testing.assert_close(ours, theirs.float(), atol=1e-4, rtol=1e-4)  # float32 sums in another order
