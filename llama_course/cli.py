@@ -187,7 +187,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_finetune(args: argparse.Namespace) -> int:
-    """Fine-tune the course model (or a checkpoint) to classify stories or to follow instructions."""
+    """Fine-tune the course model (or a checkpoint) to classify stories, to follow instructions, or with DPO."""
     from .training.finetune import FinetuneRun, finetune
 
     finetune(_run_options(FinetuneRun, args, command="llama-course finetune"))
@@ -323,11 +323,12 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--compile", action="store_true", help="torch.compile the decoding step (pays off for long texts)")
     gen.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     gen.set_defaults(func=cmd_generate)
-    ft = sub.add_parser("finetune", help="fine-tune the course model: classify stories, or follow instructions",
+    ft = sub.add_parser("finetune", help="fine-tune the course model: classify stories, follow instructions, DPO",
                         description="Fine-tune the course model (or --checkpoint) on the embedded stories: 'classify' "
-                        "trains a head on a story label; 'instruct' teaches answering questions and translating. "
-                        "Prints the held-out scores before and after.")
-    ft.add_argument("task", choices=("classify", "instruct"))
+                        "trains a head on a story label; 'instruct' teaches answering questions and translating; "
+                        "'dpo' instruction-tunes briefly, then tunes on preference pairs (right answer over wrong, "
+                        "short over rambling) with DPO. Prints the held-out scores before and after.")
+    ft.add_argument("task", choices=("classify", "instruct", "dpo"))
     ft.add_argument("--checkpoint", help="the model to start from (default: the course model in assets/)")
     ft.add_argument("--out", default="runs/finetune", help="where to save (default: runs/finetune)")
     ft.add_argument("--stories", type=whole(1), default=DEFAULT_STORIES,
@@ -336,7 +337,12 @@ def build_parser() -> argparse.ArgumentParser:
     ft.add_argument("--language", choices=("en", "zh"), default="en", help="classify: the stories' language")
     ft.add_argument("--tasks", type=instruct_tasks, default=list(INSTRUCT_TASKS),
                     help=f"instruct: comma-separated kinds of example (default: {','.join(INSTRUCT_TASKS)})")
-    ft.add_argument("--eval", type=whole(1), default=150, help="instruct: held-out examples to score (default: 150)")
+    ft.add_argument("--eval", type=whole(1), default=150,
+                    help="instruct, dpo: held-out examples (preference pairs) to score (default: 150)")
+    ft.add_argument("--beta", type=finite, default=0.1, help="dpo: the pull towards the reference (default: 0.1)")
+    ft.add_argument("--sft-steps", type=whole(0), default=60,
+                    help="dpo: instruction-tuning steps before DPO; 0 when --checkpoint is instruction-tuned "
+                    "(default: 60)")
     ft.add_argument("--lora", action="store_true", help="train LoRA adapters instead of every weight")
     ft.add_argument("--rank", type=whole(1), default=8, help="LoRA rank (default: 8)")
     ft.add_argument("--alpha", type=finite, default=16.0, help="LoRA alpha (default: 16)")
@@ -344,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "attention and feed-forward projections)")
     ft.add_argument("--steps", type=whole(1), default=300)
     ft.add_argument("--batch-size", type=whole(1), default=16)
-    ft.add_argument("--lr", type=finite, default=1e-3, help="peak learning rate (default: 1e-3; LoRA likes ~3e-3)")
+    ft.add_argument("--lr", type=finite, help="peak learning rate (default: 1e-3, dpo 1e-4; LoRA likes ~3e-3)")
     ft.add_argument("--device", help="cpu, cuda, mps (default: the best available)")
     ft.add_argument("--seed", type=whole(0), default=0)
     ft.set_defaults(func=cmd_finetune)

@@ -53,3 +53,11 @@ def apply_rope(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.T
     x_even, x_odd = pairs[..., 0], pairs[..., 1]
     rotated = torch.stack((x_even * cos - x_odd * sin, x_even * sin + x_odd * cos), dim=-1)
     return rotated.flatten(-2).type_as(x)
+
+
+def position_interpolation(factor: float, original_max_seq_len: int) -> RopeScaling:
+    """Position interpolation (Chen et al. 2023) as a :class:`RopeScaling`: every frequency divided by ``factor``,
+    so position ``m`` gets the angles position ``m / factor`` had. It is Llama 3.1's scaling with the band of
+    kept high frequencies and the blended band both empty (every wavelength, >= 2 pi, counts as long)."""
+    return RopeScaling(factor=factor, low_freq_factor=float(original_max_seq_len),
+                       high_freq_factor=2.0 * original_max_seq_len, original_max_seq_len=original_max_seq_len)

@@ -14,7 +14,8 @@ def code_cells(path):
 
 def test_the_written_notebooks_exist():
     written = {"00_welcome", "01_tokenization", "02_attention", "03_multihead_rope_gqa", "04_llama_block",
-               "05_pretraining", "06_generation", "07_finetuning", "08_beyond", "09_evaluation"}
+               "05_pretraining", "06_generation", "07_finetuning", "08_beyond", "09_evaluation",
+               "10_alignment"}
     assert {f"{name}.ipynb" for name in written} <= {p.name for p in NOTEBOOKS}
 
 

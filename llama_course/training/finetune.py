@@ -4,6 +4,7 @@ base model they apply to."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import random
@@ -15,12 +16,14 @@ from typing import Any
 import torch
 
 from ..data.corpus import DEFAULT_STORIES, load_corpus
+from ..data.preferences import preference_pairs
 from ..files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
 from ..lora import apply_lora, load_adapters, lora_layers, save_adapters
 from ..model import Llama
 from ..runtime import checked_device, default_device, seed_everything
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .classify import LABELS, LlamaClassifier, encode_texts, evaluate_classifier, story_labels, train_classifier
+from .dpo import encode_pairs, fitting_pairs, pair_logprobs, preference_scores, train_dpo
 from .instruct import INSTRUCT_TASKS, exact_match, story_examples, train_instructions, unseen
 from .loop import History
 from .recipe import TrainConfig
@@ -108,21 +111,23 @@ def load_finetuned(folder: str | Path, device: torch.device | str = "cpu") -> tu
 class FinetuneRun:
     """Everything a fine-tuning run of ``llama-course finetune`` needs to know; the defaults are the command line's."""
 
-    task: str  # "classify" (a head on a story label) or "instruct" (answer questions, translate)
+    task: str  # "classify" (a head on a story label), "instruct" (answer questions, translate) or "dpo" (preferences)
     checkpoint: str | None = None  # the model to start from; None: the course model
     out: str = "runs/finetune"
     stories: int = DEFAULT_STORIES
     label: str = "happy_ending"  # classify: happy_ending or shape
     language: str = "en"  # classify: the stories' language
     tasks: Sequence[str] = INSTRUCT_TASKS  # instruct: the kinds of example
-    eval: int = 150  # instruct: held-out examples to score
+    eval: int = 150  # instruct: held-out examples to score; dpo: held-out preference pairs
+    beta: float = 0.1  # dpo: the strength of the pull towards the reference
+    sft_steps: int = 60  # dpo: instruction-tuning steps first (0 when the checkpoint is instruction-tuned already)
     lora: bool = False
     rank: int = 8
     alpha: float = 16.0
     targets: str = "wq,wk,wv,wo,w1,w2,w3"
     steps: int = 300
     batch_size: int = 16
-    lr: float = 1e-3
+    lr: float | None = None  # None: 1e-3, and 1e-4 for dpo
     device: str | None = None
     seed: int = 0
     command: str = ""  # how the run was started, kept in finetune.json
@@ -131,19 +136,27 @@ class FinetuneRun:
 def finetune(run: FinetuneRun) -> dict[str, Any]:
     """Fine-tune as ``run`` says, print the held-out scores before and after, save to ``run.out``; return what
     was saved in its ``finetune.json``."""
+    if run.task == "dpo" and run.lora:
+        raise ValueError("finetune dpo trains every weight (its reference is the instruction-tuned model, which a "
+                         "LoRA folder could not name): leave out --lora")
+    if not run.beta > 0 or run.sft_steps < 0:
+        raise ValueError(f"need beta > 0 and sft_steps >= 0, got {run.beta} and {run.sft_steps}")
     out = check_finetune_out(run.out, run.lora)  # before any work, not at the save
     device = default_device() if run.device is None else checked_device(run.device, f"--device {run.device}")
     seed_everything(run.seed)
     base = course_model(device) if run.checkpoint is None else load_checkpoint(run.checkpoint, device)
     model, tokenizer = base.model, base.tokenizer
     corpus = load_corpus(n_stories=run.stories, seed=0)
-    task = _classify_task(run, model, tokenizer, corpus) if run.task == "classify" else \
-        _instruct_task(run, model, tokenizer, corpus)
+    tasks = {"classify": _classify_task, "instruct": _instruct_task, "dpo": _dpo_task}
+    if run.task not in tasks:
+        raise ValueError(f"task must be one of {sorted(tasks)}, got {run.task!r}")
+    task = tasks[run.task](run, model, tokenizer, corpus)
     before = task.score()
     print(f"before: {_scores_line(before)}")
     if run.lora:
         apply_lora(model, tuple(run.targets.split(",")), run.rank, run.alpha)
-    config = TrainConfig(steps=run.steps, batch_size=run.batch_size, lr=run.lr,
+    lr = run.lr if run.lr is not None else 1e-4 if run.task == "dpo" else 1e-3
+    config = TrainConfig(steps=run.steps, batch_size=run.batch_size, lr=lr,
                          warmup_steps=min(20, run.steps // 10), weight_decay=0.0, seed=run.seed)
     history = task.train(config)
     after = task.score()
@@ -196,5 +209,29 @@ def _instruct_task(run: FinetuneRun, model: Llama, tokenizer, corpus) -> _Task:
                  lambda config: train_instructions(model, tokenizer, train_set, config), {"tasks": list(run.tasks)})
 
 
+def _dpo_task(run: FinetuneRun, model: Llama, tokenizer, corpus) -> _Task:
+    """DPO on preference pairs from the stories, after ``run.sft_steps`` of instruction tuning on their English
+    questions; the reference is the model as DPO starts. Scored by the held-out win rate and reward margins."""
+    context = model.config.max_seq_len
+    if run.sft_steps:
+        examples = [e for e in story_examples(corpus.train, tokenizer, context, seed=run.seed) if e.kind == "qa_en"]
+        sft = TrainConfig(steps=run.sft_steps, batch_size=16, lr=1e-3, warmup_steps=min(20, run.sft_steps // 10),
+                          weight_decay=0.0, seed=run.seed)
+        history = train_instructions(model, tokenizer, examples, sft)
+        print(f"instruction tuning first: {run.sft_steps} steps, loss {history.loss[0]:.2f} -> {history.loss[-1]:.2f}")
+    reference = copy.deepcopy(model).eval().requires_grad_(False)
+    train_set = fitting_pairs(tokenizer, preference_pairs(corpus.train, seed=run.seed), context)
+    train_set = random.Random(run.seed).sample(train_set, min(len(train_set), run.steps * run.batch_size))
+    val_set = fitting_pairs(tokenizer, preference_pairs(corpus.val, seed=run.seed + 1), context)
+    val_set = random.Random(0).sample(val_set, min(run.eval, len(val_set)))
+    if not train_set or not val_set:
+        raise ValueError(f"{run.stories} stories give too few preference pairs: use more --stories")
+    ref_val = pair_logprobs(reference, tokenizer, encode_pairs(tokenizer, val_set, context))
+    return _Task(model, lambda: preference_scores(model, ref_val, tokenizer, val_set, run.beta),
+                 lambda config: train_dpo(model, reference, tokenizer, train_set, config, run.beta),
+                 {"beta": run.beta, "sft_steps": run.sft_steps, "pairs": len(train_set)})
+
+
 def _scores_line(scores: dict[str, Any]) -> str:
-    return ", ".join(f"{k} {v:.1%}" for k, v in scores.items() if isinstance(v, float))
+    return ", ".join(f"{k} {v:.3f}" if k == "margin" else f"{k} {v:.1%}" for k, v in scores.items()
+                     if isinstance(v, float))

@@ -4,6 +4,7 @@ Each ``check_*`` prints one line when the function is right, and raises :class:`
 with the first thing that is wrong (a shape, a dtype, the first mismatching value) when it is not.
 """
 
+from .alignment import check_dpo_loss, check_interpolated_angles, dpo_loss_reference
 from .attention import check_attention, check_multi_head_attention, check_rope, check_softmax
 from .base import ExerciseError, compare
 from .beyond import (
@@ -30,7 +31,9 @@ __all__ = [
     "check_choice_logprob",
     "check_chrf",
     "check_chat_targets",
+    "check_dpo_loss",
     "check_greedy_decode",
+    "check_interpolated_angles",
     "check_kv_cache_bytes",
     "check_lora_forward",
     "check_lora_params",
@@ -50,6 +53,7 @@ __all__ = [
     "check_training_gpu_hours",
     "check_training_memory_per_gpu",
     "check_weight_memory",
+    "dpo_loss_reference",
     "lora_forward_reference",
     "rms_norm_reference",
     "swiglu_reference",
