@@ -27,7 +27,7 @@ def check_attention(fn: Callable[..., torch.Tensor]) -> None:
     for batch, q_len, k_len, d_k, d_v in [((), 4, 4, 8, 8), ((2,), 5, 5, 16, 4), ((2, 3), 3, 6, 8, 8)]:
         cases.append((torch.randn(*batch, q_len, d_k, generator=g), torch.randn(*batch, k_len, d_k, generator=g),
                       torch.randn(*batch, k_len, d_v, generator=g), causal_mask(q_len, k_len)))
-    check_cases("attention", fn, lambda q, k, v, mask: attention(q, k, v, mask)[0], cases)
+    check_cases("my_attention", fn, lambda q, k, v, mask: attention(q, k, v, mask)[0], cases)
 
 
 def check_rope(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> None:

@@ -23,22 +23,22 @@ def check_pair_counts(fn: Callable[[list[int]], dict[tuple[int, int], int]]) -> 
     """``fn(ids)`` must count each adjacent pair of ids."""
     cases = _random_id_lists(6)
     for ids in cases:
-        got, expected = call("pair_counts", fn, list(ids)), pair_counts(ids)
+        got, expected = call("count_pairs", fn, list(ids)), pair_counts(ids)
         if not isinstance(got, dict):
-            raise ExerciseError(f"pair_counts({ids}) should return a dict, got {type(got).__name__}")
+            raise ExerciseError(f"count_pairs({ids}) should return a dict, got {type(got).__name__}")
         if dict(got) != expected:
             wrong = sorted(set(got) ^ set(expected) | {p for p in expected if got.get(p) != expected[p]})[0]
-            raise ExerciseError(f"pair_counts({ids}) is wrong for pair {wrong}: "
+            raise ExerciseError(f"count_pairs({ids}) is wrong for pair {wrong}: "
                                 f"got {got.get(wrong, 0)}, expected {expected.get(wrong, 0)}")
-    print(f"✓ pair_counts matches the reference on {len(cases)} id lists")
+    print(f"✓ count_pairs matches the reference on {len(cases)} id lists")
 
 
 def check_merge(fn: Callable[[list[int], tuple[int, int], int], list[int]]) -> None:
     """``fn(ids, pair, new_id)`` must replace each non-overlapping ``pair``, left to right, by ``new_id``."""
     cases = [(ids, pair) for ids in _random_id_lists(7) for pair in ((1, 1), (1, 2), (5, 5), (0, 3))]
     for ids, pair in cases:
-        got, expected = call("merge", fn, list(ids), pair, 99), merge(ids, pair, 99)
+        got, expected = call("merge_pair", fn, list(ids), pair, 99), merge(ids, pair, 99)
         if got != expected:
-            raise ExerciseError(f"merge({ids}, {pair}, 99) gave {got}; expected {expected}")
-    print(f"✓ merge matches the reference on {len(cases)} cases, overlapping pairs included")
+            raise ExerciseError(f"merge_pair({ids}, {pair}, 99) gave {got}; expected {expected}")
+    print(f"✓ merge_pair matches the reference on {len(cases)} cases, overlapping pairs included")
 
