@@ -44,8 +44,9 @@ class Sampling:
 
 
 def penalize_repeats(logits: torch.Tensor, seen: torch.Tensor, penalty: float) -> torch.Tensor:
-    """CTRL's repetition penalty: the logit of every token in ``seen`` (batch, n) is divided by ``penalty``
-    if positive and multiplied by it if negative, so the token always becomes less likely."""
+    """Transformers' repetition penalty, a variant of CTRL's: the logit of every token in ``seen`` (batch, n) is
+    divided by ``penalty`` if positive and multiplied by it if negative, so the token always becomes less likely
+    (CTRL divides whatever the sign, and penalises only the tokens it generated)."""
     if penalty == 1.0:
         return logits
     picked = logits.gather(-1, seen)

@@ -244,7 +244,8 @@ def weight_shapes(config: LlamaConfig) -> dict[str, tuple[int, ...]]:
 def flops_per_token(config: LlamaConfig, seq_len: int | None = None, training: bool = True) -> int:
     """Matmul FLOPs to process one token: ``2 N`` forward for the weights (embedding lookup excluded)
     plus ``4 * n_layers * seq_len * dim`` for the attention scores and weighted sum; training
-    (forward + backward) is 3x forward, the ``6N + 12 L T d`` of Kaplan et al. 2020 and PaLM (2022)."""
+    (forward + backward) is 3x forward, the ``6N + 12 L T d`` of PaLM (Chowdhery et al. 2022, appendix B). Kaplan et
+    al. 2020 (Table 1) count N without the embeddings and only the scores: ``2N + 2 n_layer n_ctx d_attn`` forward."""
     seq_len = config.max_seq_len if seq_len is None else seq_len
     matmul_params = count_params(config, embeddings=False) - config.dim * (2 * config.n_layers + 1)
     if config.tie_embeddings:
