@@ -67,6 +67,7 @@ def test_every_notebook_has_checked_exercises_and_its_copy_none_of_the_solutions
     assert "✓" in json.dumps(teacher, ensure_ascii=False)  # (the teacher's copy keeps them)
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_a_check_before_the_exercise_is_written_shows_one_friendly_line():
     """In a kernel: the message alone, no traceback through the library; the learner's own error keeps the
     frames of their code (and only those)."""
@@ -88,6 +89,7 @@ def test_a_check_before_the_exercise_is_written_shows_one_friendly_line():
     assert "exercises/" not in shown and "site-packages" not in shown and "check_softmax" not in shown.split("\n", 1)[1]
 
 
+@pytest.mark.slow  # runs every exercise of every notebook, stub and solution: seconds each
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_each_check_fails_on_the_stub_and_passes_on_the_solution(path, capsys):
     for solution, checks, setup in exercises_of(json.loads(path.read_text(encoding="utf-8"))):

@@ -1,5 +1,7 @@
 """The tokenizer shipped in assets/ loads, round-trips, and is exactly what its command makes."""
 
+import pytest
+
 from llama_course import cli
 from llama_course.data.tokenizer import CHAT_TOKENS, COURSE_TOKENIZER, course_tokenizer
 
@@ -15,6 +17,7 @@ def test_shipped_tokenizer_loads_and_round_trips():
     assert [tokenizer.id_to_piece(i) for i in tokenizer.encode("2023")] == ["▁", "2", "0", "2", "3"]  # split digits
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_the_command_reproduces_the_shipped_tokenizer(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LLAMA_COURSE_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "tokenizer.model"

@@ -190,6 +190,7 @@ def test_scaling_arithmetic():
     assert scaling.break_even_tokens((7e9, 2e12), (13e9, 1e12)) == pytest.approx(5e11)
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_evaluate_command_prints_the_table(capsys):
     assert main(["evaluate", "--items", "3", "--device", "cpu"]) == 0
     out = capsys.readouterr().out

@@ -139,6 +139,7 @@ def hf_folder(folder: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_no_command_replaces_a_folder_it_did_not_write(tmp_path, story):
     """Items 1 and 2: a Hugging Face folder with notes, a fine-tune folder with notes and an old adapter, a full
     fine-tune for a LoRA run, a file, a folder that cannot be written: each refused before any training."""
@@ -258,6 +259,7 @@ def test_crafted_hugging_face_configs_are_refused_by_name(tmp_path, change, word
 # --- 5. --resume keeps the saved tokenizer ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_resume_reuses_the_saved_tokenizer_whatever_the_text(run, tmp_path):
     folder, first_output = run
     assert "no checkpoint" in first_output and "fresh run" in first_output
@@ -296,6 +298,7 @@ def damage(kind: str, folder: Path) -> None:
         (folder / "trainer.json").write_text("[]")
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_broken_checkpoints_and_bad_options_are_one_line(run, tmp_path):
     """Item 6 and 7: each damaged copy of a run through `generate`, and option values that mean nothing."""
     damaged = {"truncated": "model.safetensors", "garbage": "model.safetensors", "other shape": "does not fit",
@@ -319,6 +322,7 @@ def test_broken_checkpoints_and_bad_options_are_one_line(run, tmp_path):
         refused(result, *words)
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_resume_reports_broken_training_state_in_one_line(run, tmp_path, story):
     no_history, other_optimizer = (Path(shutil.copytree(run[0], tmp_path / name)) for name in ("a", "b"))
     state = json.loads((no_history / "trainer.json").read_text())
@@ -331,6 +335,7 @@ def test_resume_reports_broken_training_state_in_one_line(run, tmp_path, story):
     refused(second, "optimizer.safetensors", "another shape")
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_a_full_disk_is_one_line_and_keeps_the_last_checkpoint(run, tmp_path, story):
     folder = copy_of(run[0], tmp_path)
     before = snapshot(folder)
@@ -377,6 +382,7 @@ def server():
     httpd.shutdown()
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_downloads_are_refused_past_the_size_limit(server, tmp_path):
     refused(cli("pretrain", "--text", f"{server}/huge", "--out", str(tmp_path / "x"), tmp_path=tmp_path),
             "1,000,000,000,000 bytes", "--max-download-mb")

@@ -1,6 +1,7 @@
 """Training and fine-tuning progress bars: a saved notebook shows each bar as it ended, not as it started."""
 
 import nbformat
+import pytest
 from nbclient import NotebookClient
 
 from llama_course.progress import progress_bar
@@ -24,6 +25,7 @@ def bar_texts(notebook) -> list[str]:
     return [o.data["text/plain"] for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_a_saved_notebook_shows_the_finished_bar():
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(RUN)])
     NotebookClient(notebook, kernel_name="python3", timeout=120).execute()

@@ -114,6 +114,7 @@ def test_attention_explorer_with_a_char_tokenizer():
     assert "at most 8" in explorer.message.value
 
 
+@pytest.mark.slow  # a subprocess or a kernel: seconds
 def test_rope_explorer_redraws_and_falls_back():
     explorer = RopeExplorer(head_dim=16, max_distance=20)
     assert picture(explorer).startswith(PNG)
