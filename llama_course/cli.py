@@ -11,16 +11,13 @@ import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .config import PRESETS, LlamaConfig
 from .data.corpus import DEFAULT_STORIES
 from .data.tokenizer import COURSE_TOKENIZER
 from .model import count_params, flops_per_token
+from .runtime import pick_device
 from .training.instruct import INSTRUCT_TASKS
-
-if TYPE_CHECKING:
-    import torch
 
 
 def whole(minimum: int) -> Callable[[str], int]:
@@ -56,13 +53,6 @@ def instruct_tasks(text: str) -> list[str]:
     if unknown or not tasks:
         raise argparse.ArgumentTypeError(f"expected some of {','.join(INSTRUCT_TASKS)}, got {text!r}")
     return tasks
-
-
-def pick_device(name: str | None) -> torch.device:
-    """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
-    from .runtime import checked_device, default_device
-
-    return default_device() if name is None else checked_device(name, f"--device {name}")
 
 
 def cmd_lab(args: argparse.Namespace) -> int:

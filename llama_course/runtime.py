@@ -55,3 +55,8 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
+
+
+def pick_device(name: str | None) -> torch.device:
+    """The ``--device`` asked for, checked to exist here; the best available one when none is asked for."""
+    return default_device() if name is None else checked_device(name, f"--device {name}")

@@ -20,7 +20,7 @@ from ..data.preferences import preference_pairs
 from ..files import CourseError, check_replaceable, read_json, read_safetensors, replace_folder, write_safetensors
 from ..lora import apply_lora, load_adapters, lora_layers, save_adapters
 from ..model import Llama
-from ..runtime import checked_device, default_device, seed_everything
+from ..runtime import pick_device, seed_everything
 from .checkpoint import CHECKPOINT_FILES, course_model, load_checkpoint, write_checkpoint_files
 from .classify import LABELS, LlamaClassifier, encode_texts, evaluate_classifier, story_labels, train_classifier
 from .dpo import encode_pairs, fitting_pairs, pair_logprobs, preference_scores, train_dpo
@@ -142,7 +142,7 @@ def finetune(run: FinetuneRun) -> dict[str, Any]:
     if not run.beta > 0 or run.sft_steps < 0:
         raise ValueError(f"need beta > 0 and sft_steps >= 0, got {run.beta} and {run.sft_steps}")
     out = check_finetune_out(run.out, run.lora)  # before any work, not at the save
-    device = default_device() if run.device is None else checked_device(run.device, f"--device {run.device}")
+    device = pick_device(run.device)
     seed_everything(run.seed)
     base = course_model(device) if run.checkpoint is None else load_checkpoint(run.checkpoint, device)
     model, tokenizer = base.model, base.tokenizer

@@ -23,7 +23,7 @@ from ..data.tokenizer import CharTokenizer, Tokenizer, course_tokenizer
 from ..files import CourseError
 from ..generate import complete
 from ..model import Llama
-from ..runtime import checked_device, default_device, seed_everything
+from ..runtime import pick_device, seed_everything
 from .checkpoint import check_checkpoint_out, has_checkpoint, load_checkpoint, save_checkpoint, update_state
 from .loop import History, evaluate, train
 from .recipe import TrainConfig, autocast_dtype
@@ -80,8 +80,7 @@ def pretrain(run: PretrainRun) -> History:
         warmup_steps=min(100, run.steps // 10) if run.warmup is None else run.warmup,
         eval_every=run.eval_every, precision=run.precision, compile=run.compile, seed=run.seed,
     )
-    device = ddp_device or (default_device() if run.device is None else checked_device(run.device,
-                                                                                       f"--device {run.device}"))
+    device = ddp_device or pick_device(run.device)
     seed_everything(run.seed)
     model = Llama(config).to(device)
     say(f"data: {source}: {len(train_data):,} training tokens, {len(val_data):,} validation tokens")
