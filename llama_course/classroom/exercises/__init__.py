@@ -5,7 +5,7 @@ with the first thing that is wrong (a shape, a dtype, the first mismatching valu
 """
 
 from .alignment import check_dpo_loss, check_interpolated_angles, dpo_loss_reference
-from .attention import check_attention, check_multi_head_attention, check_rope, check_softmax
+from .attention import check_attention, check_attention_layer, check_multi_head_attention, check_rope, check_softmax
 from .base import ExerciseError, compare
 from .beyond import (
     SHARDING_BYTES,
@@ -28,6 +28,7 @@ __all__ = [
     "compare",
     "SHARDING_BYTES",
     "check_attention",
+    "check_attention_layer",
     "check_choice_logprob",
     "check_chrf",
     "check_chat_targets",

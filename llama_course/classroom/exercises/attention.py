@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from ...attention import Attention, attention, causal_mask
 from ...config import LlamaConfig
 from ...rope import apply_rope, precompute_rope
-from .base import check_cases, generator
+from .base import ExerciseError, call, check_cases, compare, generator
 
 
 def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -61,3 +63,122 @@ def check_multi_head_attention(fn: Callable[..., torch.Tensor]) -> None:
 
     check_cases("multi_head_attention", fn, reference, cases)
 
+
+# The capstone of notebook 03: the whole attention layer, as a class with the package's parameter names.
+
+LAYER_CASES = [  # (label, config, batch, seq): seq below max_seq_len uses the first rows of the rope tables
+    ("multi-head (4 heads)", LlamaConfig(vocab_size=1, dim=32, n_layers=1, n_heads=4, max_seq_len=8), 2, 8),
+    ("grouped-query (8 heads, 2 kv heads)",
+     LlamaConfig(vocab_size=1, dim=64, n_layers=1, n_heads=8, n_kv_heads=2, max_seq_len=16), 2, 5),
+    ("multi-query (4 heads, 1 kv head)",
+     LlamaConfig(vocab_size=1, dim=32, n_layers=1, n_heads=4, n_kv_heads=1, max_seq_len=16), 1, 7),
+    ("grouped-query with rope_theta 500000 (6 heads, 2 kv heads)",
+     LlamaConfig(vocab_size=1, dim=48, n_layers=1, n_heads=6, n_kv_heads=2, rope_theta=500000.0, max_seq_len=32),
+     2, 12),
+]
+
+
+def attention_layer_variant(
+    layer: Attention, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, pairing: str = "interleave",
+    rope: bool = True, rotate_values: bool = False, causal: bool = True, scale: float | None = None,
+    project_out: bool = True,
+) -> torch.Tensor:
+    """The attention layer written out step by step, with the usual mistakes as switches: ``pairing="repeat"``
+    (``k.repeat`` instead of ``repeat_interleave``), no RoPE, RoPE on v too, no causal mask, another ``scale``,
+    no ``wo``."""
+    batch, seq, _ = x.shape
+    q = layer.wq(x).view(batch, seq, layer.n_heads, layer.head_dim).transpose(1, 2)
+    k = layer.wk(x).view(batch, seq, layer.n_kv_heads, layer.head_dim).transpose(1, 2)
+    v = layer.wv(x).view(batch, seq, layer.n_kv_heads, layer.head_dim).transpose(1, 2)
+    if rope:
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+    if rotate_values:
+        v = apply_rope(v, cos, sin)
+    n_rep = layer.n_heads // layer.n_kv_heads
+    if pairing == "interleave":  # query head h reads kv head h // n_rep (Meta's layout, and ours)
+        k, v = k.repeat_interleave(n_rep, dim=1), v.repeat_interleave(n_rep, dim=1)
+    else:  # query head h reads kv head h % n_kv_heads
+        k, v = k.repeat(1, n_rep, 1, 1), v.repeat(1, n_rep, 1, 1)
+    scores = q @ k.transpose(-2, -1) * (1 / math.sqrt(layer.head_dim) if scale is None else scale)
+    if causal:
+        scores = scores.masked_fill(~causal_mask(seq), float("-inf"))
+    out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(batch, seq, -1)
+    return layer.wo(out) if project_out else out
+
+
+def _layer_mistakes(config: LlamaConfig) -> list[tuple[dict, str]]:
+    """(switches of :func:`attention_layer_variant`, what to tell the learner whose output equals that)."""
+    n_rep = config.n_heads // config.n_kv_heads
+    return [
+        (dict(pairing="repeat"),
+         f"query head h must share the key/value head of its group, h // {n_rep} (h // (n_heads // n_kv_heads)); "
+         f"your output is what k.repeat(1, {n_rep}, 1, 1) gives, which pairs head h with kv head h % "
+         f"{config.n_kv_heads} instead. Use k.repeat_interleave({n_rep}, dim=1) (the package's repeat_kv), "
+         "and the same for v, or F.scaled_dot_product_attention(..., enable_gqa=True)"),
+        (dict(rope=False),
+         "it equals the layer without RoPE: rotate q and k (not v) with apply_rope(q, cos, sin), after splitting "
+         "into heads, so that they have shape (batch, heads, seq, head_dim) like the tables' (seq, head_dim/2)"),
+        (dict(rotate_values=True),
+         "it equals the layer with v rotated too: RoPE rotates only q and k, whose dot product then depends on "
+         "the distance between positions; the values are not rotated"),
+        (dict(causal=False),
+         "it equals attention without the causal mask: position t may only look at positions 0..t "
+         "(is_causal=True, or masked_fill of the scores with -inf where causal_mask is False)"),
+        (dict(scale=1.0),
+         "it equals attention without the scale: divide the scores q @ k^T by sqrt(head_dim) before the softmax"),
+        (dict(scale=1 / math.sqrt(config.dim)),
+         f"the scores are divided by sqrt(dim) = sqrt({config.dim}); the scale is 1/sqrt(head_dim) = "
+         f"1/sqrt({config.head_dim}), the width of the vectors that one head multiplies"),
+        (dict(project_out=False),
+         "it equals the joined heads before the output projection: finish with self.wo(...)"),
+    ]
+
+
+def _same_parameters(name: str, layer: nn.Module, reference: Attention) -> None:
+    """The learner's layer must hold the package's parameters (names and shapes), so state dicts load both ways."""
+    want = {key: tuple(t.shape) for key, t in reference.state_dict().items()}
+    have = {key: tuple(t.shape) for key, t in layer.state_dict().items()}
+    problems = [f"missing {key} {shape}" for key, shape in want.items() if key not in have]
+    problems += [f"unexpected {key} {shape}" for key, shape in have.items() if key not in want]
+    problems += [f"{key} has shape {have[key]}, expected {shape}" for key, shape in want.items()
+                 if key in have and have[key] != shape]
+    if problems:
+        raise ExerciseError(f"{name}(config) should hold the parameters of llama_course.attention.Attention "
+                            f"(wq, wk, wv, wo, no biases) so that its state dict loads: {'; '.join(problems)}")
+
+
+def check_attention_layer(layer_class: Callable[[LlamaConfig], nn.Module]) -> None:
+    """``layer_class(config)`` must be an ``nn.Module`` with the parameters of :class:`Attention` (``wq``, ``wk``,
+    ``wv``, ``wo``) whose ``forward(x, cos, sin)`` equals ``Attention``'s: RoPE on q and k, each kv head shared by
+    its group of query heads, causal attention scaled by 1/sqrt(head_dim), heads joined, ``wo``. The package's
+    weights are loaded into it (strict ``load_state_dict``) for multi-head, grouped-query and multi-query configs."""
+    name = getattr(layer_class, "__name__", "the layer")
+    g = generator(12)
+    with torch.random.fork_rng(devices=[]), torch.no_grad():  # building modules draws numbers: keep the learner's
+        for label, config, batch, seq in LAYER_CASES:
+            reference = Attention(config)
+            for p in reference.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) / math.sqrt(p.size(1)))
+            layer = call(name, layer_class, config)
+            if not isinstance(layer, nn.Module):
+                raise ExerciseError(f"{name}(config) should build a torch.nn.Module, got {type(layer).__name__}")
+            _same_parameters(name, layer, reference)
+            layer.load_state_dict(reference.state_dict(), strict=True)
+            cos, sin = precompute_rope(config.head_dim, config.max_seq_len, config.rope_theta, config.rope_scaling)
+            args = (torch.randn(batch, seq, config.dim, generator=g), cos[:seq], sin[:seq])
+            got, expected = call(f"{name}.forward", layer, *args), reference(*args)
+            where = f"{name}.forward on a {label} layer, x of shape {tuple(args[0].shape)},"
+            if isinstance(got, torch.Tensor) and got.shape == expected.shape and not _close(got, expected):
+                for switches, advice in _layer_mistakes(config):
+                    if _close(got, attention_layer_variant(reference, *args, **switches)):
+                        raise ExerciseError(f"{where} differs from the package's Attention: {advice}")
+            try:
+                compare(f"{name}.forward", got, expected, args)
+            except ExerciseError as e:
+                raise ExerciseError(f"on a {label} layer: {e}") from None
+    print(f"✓ {name} matches the package's Attention with its weights loaded: "
+          + ", ".join(label.split(" (")[0] for label, *_ in LAYER_CASES))
+
+
+def _close(got: torch.Tensor, expected: torch.Tensor) -> bool:
+    return got.shape == expected.shape and torch.allclose(got.double(), expected.double(), atol=1e-5, rtol=1e-4)
