@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from llama_course.classroom.exercises import ExerciseError
-from llama_course.classroom.student_copies import BEGIN, END, is_solution_cell, strip_solution, write_student_copies
+from llama_course.classroom.student_copies import (
+    BEGIN,
+    END,
+    is_solution_cell,
+    strip_solution,
+    student_notebook,
+    write_student_copies,
+)
 from llama_course.cli import main
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
@@ -119,3 +126,15 @@ def test_student_copies_never_overwrite_work(tmp_path):
     write_student_copies(NOTEBOOKS, tmp_path, force=True)
     assert json.loads(mine.read_text())["cells"]
     assert not any(is_solution_cell(c) for c in json.loads(mine.read_text())["cells"])
+
+
+def test_cells_that_run_the_learners_code_lose_their_outputs_in_the_copy():
+    output = [{"output_type": "stream", "name": "stdout", "text": "yours equals the model's: True\n"}]
+    def cell(source, tags=()):
+        return {"cell_type": "code", "source": source, "metadata": {"tags": list(tags)}, "outputs": list(output),
+                "execution_count": 3}
+    notebook = {"cells": [cell("print(1)"), cell("run_mine(trained)", ["uses-solution"])]}
+    plain, uses = student_notebook(notebook)["cells"]
+    assert plain["outputs"] == output and plain["execution_count"] == 3
+    assert uses["outputs"] == [] and uses["execution_count"] is None
+    assert notebook["cells"][1]["outputs"] == output  # the teacher's notebook is untouched

@@ -18,6 +18,7 @@ from ..files import atomic_write
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 STUB = "raise NotImplementedError  # your code here"
 CHECK = re.compile(r"\bcheck_\w+\(")  # a call of one of llama_course.classroom.exercises' checks
+USES_SOLUTION = "uses-solution"  # the cell tag of a cell whose output shows the learner's code at work
 
 
 def strip_solution(source: str) -> str:
@@ -54,6 +55,10 @@ def is_check_cell(cell: dict) -> bool:
     return cell.get("cell_type") == "code" and CHECK.search(_source(cell)) is not None
 
 
+def uses_solution(cell: dict) -> bool:
+    return cell.get("cell_type") == "code" and USES_SOLUTION in cell.get("metadata", {}).get("tags", [])
+
+
 def student_notebook(notebook: dict) -> dict:
     """A copy of a notebook (as parsed JSON) with its solutions stubbed, their outputs and those of the
     check cells cleared, and the solution cells shown (the teacher's copy keeps them collapsed)."""
@@ -63,7 +68,7 @@ def student_notebook(notebook: dict) -> dict:
             cell["source"] = strip_solution(_source(cell))
             cell["outputs"], cell["execution_count"] = [], None
             cell.get("metadata", {}).pop("jupyter", None)
-        elif is_check_cell(cell):
+        elif is_check_cell(cell) or uses_solution(cell):
             cell["outputs"], cell["execution_count"] = [], None
     return student
 
