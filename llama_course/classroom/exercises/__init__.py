@@ -5,7 +5,14 @@ with the first thing that is wrong (a shape, a dtype, the first mismatching valu
 """
 
 from .alignment import check_dpo_loss, check_interpolated_angles, dpo_loss_reference
-from .attention import check_attention, check_attention_layer, check_multi_head_attention, check_rope, check_softmax
+from .attention import (
+    check_attention,
+    check_attention_layer,
+    check_causal_attention,
+    check_multi_head_attention,
+    check_rope,
+    check_softmax,
+)
 from .base import ExerciseError, compare
 from .beyond import (
     SHARDING_BYTES,
@@ -20,7 +27,7 @@ from .evaluation import check_choice_logprob, check_chrf
 from .finetuning import check_chat_targets, check_lora_forward, check_lora_params, lora_forward_reference
 from .generation import check_greedy_decode, check_kv_cache_bytes, check_top_p
 from .pretraining import check_lr_schedule, check_make_batch, check_next_token_loss
-from .tokenization import check_merge, check_pair_counts
+from .tokenization import check_encode_chunk, check_merge, check_pair_counts
 from .welcome import check_weight_memory
 
 __all__ = [
@@ -29,10 +36,12 @@ __all__ = [
     "SHARDING_BYTES",
     "check_attention",
     "check_attention_layer",
+    "check_causal_attention",
     "check_choice_logprob",
     "check_chrf",
     "check_chat_targets",
     "check_dpo_loss",
+    "check_encode_chunk",
     "check_greedy_decode",
     "check_interpolated_angles",
     "check_kv_cache_bytes",

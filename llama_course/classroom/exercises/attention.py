@@ -11,7 +11,7 @@ from torch import nn
 from ...attention import Attention, attention, causal_mask
 from ...config import LlamaConfig
 from ...rope import apply_rope, precompute_rope
-from .base import ExerciseError, call, check_cases, compare, generator
+from .base import ExerciseError, call, check_cases, compare, describe, generator
 
 
 def check_softmax(fn: Callable[[torch.Tensor], torch.Tensor]) -> None:
@@ -62,6 +62,43 @@ def check_multi_head_attention(fn: Callable[..., torch.Tensor]) -> None:
             return module(x, *no_rotation)
 
     check_cases("multi_head_attention", fn, reference, cases)
+
+
+def check_causal_attention(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]) -> None:
+    """``fn(q, k, v)`` must build the causal mask itself and attend; with ``k_len > q_len`` the queries are
+    the last ``q_len`` positions (decoding with a cache), so query ``i`` sees keys ``0 .. k_len - q_len + i``."""
+    g = generator(12)
+    cases = []
+    for batch, q_len, k_len, d_k, d_v in [((), 4, 4, 8, 8), ((2,), 5, 5, 16, 4), ((2, 3), 3, 6, 8, 8),
+                                          ((1, 2), 1, 7, 8, 8), ((2,), 4, 9, 16, 16)]:
+        cases.append((torch.randn(*batch, q_len, d_k, generator=g), torch.randn(*batch, k_len, d_k, generator=g),
+                      torch.randn(*batch, k_len, d_v, generator=g)))
+
+    def top_left(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        return attention(q, k, v, torch.ones(q.size(-2), k.size(-2), dtype=torch.bool).tril())[0]
+
+    mistakes = [
+        (lambda q, k, v: attention(q, k, v)[0],
+         "matches attention with no mask at all: every query also sees the keys after it. Build a (q_len, k_len) "
+         "boolean mask, True where a query may look, and fill the other scores with -inf before the softmax"),
+        (top_left,
+         "uses a mask aligned at the top left, torch.tril(torch.ones(q_len, k_len)), which is right only when "
+         "q_len == k_len. The queries are the LAST q_len positions: query i sits at position k_len - q_len + i, "
+         "so shift the diagonal by k_len - q_len (tril takes a diagonal argument)"),
+        (lambda q, k, v: attention(q * math.sqrt(q.size(-1)), k, v, causal_mask(q.size(-2), k.size(-2)))[0],
+         "is masked correctly but not scaled: divide the scores by sqrt(d_k)"),
+    ]
+    for q, k, v in cases:
+        got = call("causal_attention", fn, q, k, v)
+        expected = attention(q, k, v, causal_mask(q.size(-2), k.size(-2)))[0]
+        comparable = isinstance(got, torch.Tensor) and got.shape == expected.shape
+        if comparable and not torch.allclose(got, expected, atol=1e-5):
+            for mistake, message in mistakes:
+                if torch.allclose(got, mistake(q, k, v), atol=1e-5):
+                    raise ExerciseError(f"causal_attention({describe((q, k, v))}) {message}")
+        compare("causal_attention", got, expected, (q, k, v))
+    print(f"✓ causal_attention matches the reference on {len(cases)} random inputs "
+          "(q_len == k_len, q_len < k_len, with batch and head dimensions)")
 
 
 # The capstone of notebook 03: the whole attention layer, as a class with the package's parameter names.
