@@ -15,7 +15,15 @@ from llama_course.config import LlamaConfig
 from llama_course.rope import apply_rope
 
 
-def layer_class(pairing="interleave", rope=True, rotate_values=False, causal=True, scale="head_dim", out=True):
+def rotate_half_rope(x, cos, sin):
+    """RoPE as Hugging Face's Llama writes it: pairs (i, i + d/2), rotate_half."""
+    cos, sin = torch.cat((cos, cos), dim=-1), torch.cat((sin, sin), dim=-1)
+    first, second = x.chunk(2, dim=-1)
+    return x * cos + torch.cat((-second, first), dim=-1) * sin
+
+
+def layer_class(pairing="interleave", rope=True, rotate_values=False, causal=True, scale="head_dim", out=True,
+                split="transpose", join="transpose", rope_fn=apply_rope):
     """A learner's attention layer, right by default, with one switch per usual mistake."""
 
     class MyAttention(nn.Module):
@@ -29,13 +37,18 @@ def layer_class(pairing="interleave", rope=True, rotate_values=False, causal=Tru
 
         def forward(self, x, cos, sin):
             batch, seq, dim = x.shape
-            q = self.wq(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
-            k = self.wk(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
-            v = self.wv(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
+            if split == "transpose":
+                q = self.wq(x).view(batch, seq, self.n_heads, self.head_dim).transpose(1, 2)
+                k = self.wk(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
+                v = self.wv(x).view(batch, seq, self.n_kv_heads, self.head_dim).transpose(1, 2)
+            else:  # straight to (batch, heads, seq, head_dim)
+                q = self.wq(x).view(batch, self.n_heads, seq, self.head_dim)
+                k = self.wk(x).view(batch, self.n_kv_heads, seq, self.head_dim)
+                v = self.wv(x).view(batch, self.n_kv_heads, seq, self.head_dim)
             if rope:
-                q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+                q, k = rope_fn(q, cos, sin), rope_fn(k, cos, sin)
             if rotate_values:
-                v = apply_rope(v, cos, sin)
+                v = rope_fn(v, cos, sin)
             n_rep = self.n_heads // self.n_kv_heads
             if pairing == "interleave":
                 k, v = k.repeat_interleave(n_rep, dim=1), v.repeat_interleave(n_rep, dim=1)
@@ -43,7 +56,7 @@ def layer_class(pairing="interleave", rope=True, rotate_values=False, causal=Tru
                 k, v = k.repeat(1, n_rep, 1, 1), v.repeat(1, n_rep, 1, 1)
             s = {"head_dim": 1 / math.sqrt(self.head_dim), "none": 1.0, "dim": 1 / math.sqrt(dim)}[scale]
             heads = F.scaled_dot_product_attention(q, k, v, is_causal=causal, scale=s)
-            joined = heads.transpose(1, 2).reshape(batch, seq, -1)
+            joined = (heads.transpose(1, 2) if join == "transpose" else heads).reshape(batch, seq, -1)
             return self.wo(joined) if out else joined
 
     return MyAttention
@@ -77,7 +90,7 @@ def test_the_stub_is_not_written_yet():
         def forward(self, x, cos, sin):
             raise NotImplementedError  # your code here
 
-    with pytest.raises(ExerciseError, match="Stub.forward is not written yet"):
+    with pytest.raises(ExerciseError, match=r"Stub.forward on a multi-head \(4 heads\) layer is not written yet"):
         exercises.check_attention_layer(Stub)
 
 
@@ -89,6 +102,11 @@ def test_the_stub_is_not_written_yet():
     (dict(scale="none"), "without the scale"),
     (dict(scale="dim"), r"divided by sqrt\(dim\)"),
     (dict(out=False), "before the output projection"),
+    (dict(split="view"), r"multi-head \(4 heads\).*viewed the projections straight to \(batch, heads, seq, "
+                         r"head_dim\).*then \.transpose\(1, 2\)"),
+    (dict(join="reshape"), r"reshaped the heads' output .* straight to \(batch, seq, dim\).*transpose back first"),
+    (dict(rope_fn=rotate_half_rope), r"rotated pairs \(i, i \+ d_h/2\) as Hugging Face's rotate_half does.*"
+                                      r"neighbouring pairs \(2i, 2i\+1\): use apply_rope"),
 ])
 def test_each_usual_mistake_is_named(mistake, message):
     with pytest.raises(ExerciseError, match=message):
@@ -126,8 +144,27 @@ def test_not_a_module_and_a_crash_are_reported():
         def forward(self, x, cos, sin):
             return x.view(-1, 3, 5)
 
-    with pytest.raises(ExerciseError, match=r"Crashes.forward\(tensor\(2, 8, 32\).*raised RuntimeError"):
+    with pytest.raises(ExerciseError, match=r"Crashes.forward on a multi-head \(4 heads\) layer\(tensor\(2, 8, 32\)"
+                                            r".*raised RuntimeError") as crash:
         exercises.check_attention_layer(Crashes)
+    assert "enable_gqa" not in str(crash.value)  # a multi-head layer: nothing to share out
+
+
+def test_a_crash_from_unshared_kv_heads_says_which_case_and_what_to_do():
+    class NoSharing(layer_class()):  # step 3 forgotten: 8 query heads against 2 key heads
+        def forward(self, x, cos, sin):
+            batch, seq, _ = x.shape
+            q = apply_rope(self.wq(x).view(batch, seq, self.n_heads, -1).transpose(1, 2), cos, sin)
+            k = apply_rope(self.wk(x).view(batch, seq, self.n_kv_heads, -1).transpose(1, 2), cos, sin)
+            v = self.wv(x).view(batch, seq, self.n_kv_heads, -1).transpose(1, 2)
+            out = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # without enable_gqa=True
+            return self.wo(out.transpose(1, 2).reshape(batch, seq, -1))
+
+    with pytest.raises(ExerciseError, match=r"NoSharing.forward on a grouped-query \(8 heads, 2 kv heads\) layer"
+                                            r".*raised RuntimeError.*; keys and values have n_kv_heads heads: give "
+                                            r"each to its group \(step 3\), or pass enable_gqa=True") as crash:
+        exercises.check_attention_layer(NoSharing)
+    assert isinstance(crash.value.__cause__, RuntimeError)  # the learner's traceback stays attached
 
 
 def test_the_cases_cover_a_seq_shorter_than_the_tables_and_llama3_theta():

@@ -117,20 +117,26 @@ LAYER_CASES = [  # (label, config, batch, seq): seq below max_seq_len uses the f
 
 def attention_layer_variant(
     layer: Attention, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, *, pairing: str = "interleave",
-    rope: bool = True, rotate_values: bool = False, causal: bool = True, scale: float | None = None,
-    project_out: bool = True,
+    rope: bool = True, rope_pairs: str = "neighbours", rotate_values: bool = False, causal: bool = True,
+    scale: float | None = None, split_transpose: bool = True, join_transpose: bool = True, project_out: bool = True,
 ) -> torch.Tensor:
     """The attention layer written out step by step, with the usual mistakes as switches: ``pairing="repeat"``
-    (``k.repeat`` instead of ``repeat_interleave``), no RoPE, RoPE on v too, no causal mask, another ``scale``,
-    no ``wo``."""
+    (``k.repeat`` instead of ``repeat_interleave``), no RoPE, RoPE on the pairs (i, i + d_h/2)
+    (``rope_pairs="halves"``), RoPE on v too, no causal mask, another ``scale``, heads split or joined by a
+    view/reshape without the transpose, no ``wo``."""
     batch, seq, _ = x.shape
-    q = layer.wq(x).view(batch, seq, layer.n_heads, layer.head_dim).transpose(1, 2)
-    k = layer.wk(x).view(batch, seq, layer.n_kv_heads, layer.head_dim).transpose(1, 2)
-    v = layer.wv(x).view(batch, seq, layer.n_kv_heads, layer.head_dim).transpose(1, 2)
+
+    def heads(projection: nn.Linear, n: int) -> torch.Tensor:  # -> (batch, n, seq, head_dim)
+        if split_transpose:
+            return projection(x).view(batch, seq, n, layer.head_dim).transpose(1, 2)
+        return projection(x).view(batch, n, seq, layer.head_dim)  # the right shape, the wrong numbers
+
+    q, k, v = heads(layer.wq, layer.n_heads), heads(layer.wk, layer.n_kv_heads), heads(layer.wv, layer.n_kv_heads)
+    rotate = apply_rope if rope_pairs == "neighbours" else _rope_on_halves
     if rope:
-        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        q, k = rotate(q, cos, sin), rotate(k, cos, sin)
     if rotate_values:
-        v = apply_rope(v, cos, sin)
+        v = rotate(v, cos, sin)
     n_rep = layer.n_heads // layer.n_kv_heads
     if pairing == "interleave":  # query head h reads kv head h // n_rep (Meta's layout, and ours)
         k, v = k.repeat_interleave(n_rep, dim=1), v.repeat_interleave(n_rep, dim=1)
@@ -139,8 +145,15 @@ def attention_layer_variant(
     scores = q @ k.transpose(-2, -1) * (1 / math.sqrt(layer.head_dim) if scale is None else scale)
     if causal:
         scores = scores.masked_fill(~causal_mask(seq), float("-inf"))
-    out = (scores.softmax(dim=-1) @ v).transpose(1, 2).reshape(batch, seq, -1)
+    out = scores.softmax(dim=-1) @ v  # (batch, heads, seq, head_dim)
+    out = (out.transpose(1, 2) if join_transpose else out).reshape(batch, seq, -1)
     return layer.wo(out) if project_out else out
+
+
+def _rope_on_halves(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """RoPE on the pairs (x[i], x[i + d/2]), the layout of Hugging Face's ``rotate_half``: not the course's."""
+    first, second = x.chunk(2, dim=-1)
+    return torch.cat((first * cos - second * sin, first * sin + second * cos), dim=-1)
 
 
 def _layer_mistakes(config: LlamaConfig) -> list[tuple[dict, str]]:
@@ -152,6 +165,16 @@ def _layer_mistakes(config: LlamaConfig) -> list[tuple[dict, str]]:
          f"your output is what k.repeat(1, {n_rep}, 1, 1) gives, which pairs head h with kv head h % "
          f"{config.n_kv_heads} instead. Use k.repeat_interleave({n_rep}, dim=1) (the package's repeat_kv), "
          "and the same for v, or F.scaled_dot_product_attention(..., enable_gqa=True)"),
+        (dict(split_transpose=False),
+         "you viewed the projections straight to (batch, heads, seq, head_dim): the shape is right, but each "
+         "\"head\" then holds pieces of several positions. View to (batch, seq, heads, head_dim), the layout the "
+         "projection produces, then .transpose(1, 2)"),
+        (dict(join_transpose=False),
+         "you reshaped the heads' output (batch, heads, seq, head_dim) straight to (batch, seq, dim), which mixes "
+         "heads and positions: transpose back first, .transpose(1, 2), then .reshape(batch, seq, -1)"),
+        (dict(rope_pairs="halves"),
+         "you rotated pairs (i, i + d_h/2) as Hugging Face's rotate_half does; the course and Meta rotate "
+         "neighbouring pairs (2i, 2i+1): use apply_rope"),
         (dict(rope=False),
          "it equals the layer without RoPE: rotate q and k (not v) with apply_rope(q, cos, sin), after splitting "
          "into heads, so that they have shape (batch, heads, seq, head_dim) like the tables' (seq, head_dim/2)"),
@@ -203,7 +226,14 @@ def check_attention_layer(layer_class: Callable[[LlamaConfig], nn.Module]) -> No
             layer.load_state_dict(reference.state_dict(), strict=True)
             cos, sin = precompute_rope(config.head_dim, config.max_seq_len, config.rope_theta, config.rope_scaling)
             args = (torch.randn(batch, seq, config.dim, generator=g), cos[:seq], sin[:seq])
-            got, expected = call(f"{name}.forward", layer, *args), reference(*args)
+            try:
+                got = call(f"{name}.forward on a {label} layer", layer, *args)
+            except ExerciseError as e:
+                if config.n_kv_heads < config.n_heads and isinstance(e.__cause__, RuntimeError):
+                    raise ExerciseError(f"{e}; keys and values have n_kv_heads heads: give each to its group "
+                                        "(step 3), or pass enable_gqa=True") from e.__cause__
+                raise
+            expected = reference(*args)
             where = f"{name}.forward on a {label} layer, x of shape {tuple(args[0].shape)},"
             if isinstance(got, torch.Tensor) and got.shape == expected.shape and not _close(got, expected):
                 for switches, advice in _layer_mistakes(config):
