@@ -1,7 +1,10 @@
 """The capstone checks of notebooks 01 (encoding with learned BPE merges) and 02 (causal attention that builds
 its own mask): each passes the reference, fails the stub, and names the usual mistake."""
 
+import json
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +13,8 @@ from llama_course.attention import attention
 from llama_course.classroom import exercises
 from llama_course.classroom.exercises import ExerciseError
 from llama_course.classroom.exercises import tokenization as bpe_checks
+from llama_course.classroom.exercises.base import describe
+from llama_course.classroom.student_copies import is_check_cell, is_solution_cell, uses_solution
 from llama_course.data.bpe import BytePairTokenizer, merge, pair_counts, split_chunks
 
 
@@ -117,6 +122,38 @@ def test_stopping_too_early_and_wrong_ids_are_explained():
         exercises.check_encode_chunk(lambda ids, merges: tuple(encode_chunk(ids, merges)))
 
 
+def test_merging_the_rightmost_copy_of_the_earliest_pair_is_named():
+    def rightmost(ids, merges):
+        while present := [(merges[p], i) for i, p in enumerate(zip(ids, ids[1:], strict=False)) if p in merges]:
+            new_id = min(present)[0]
+            i = max(i for n, i in present if n == new_id)
+            ids = ids[:i] + [new_id] + ids[i + 2:]
+        return ids
+
+    with pytest.raises(ExerciseError, match=r"rightmost copy of the earliest pair.*merge its leftmost copy first "
+                                            r"\(or all copies, left to right.*Example: 'aaaaaaaaa' gave "
+                                            r"\['a', 'aa', 'aa', 'aa', 'aa'\]; "
+                                            r"expected \['aa', 'aa', 'aa', 'aa', 'a'\]"):
+        exercises.check_encode_chunk(rightmost)
+
+
+def test_an_error_in_the_learners_code_names_the_merges_briefly():
+    def no_guard_for_short_chunks(ids, merges):
+        pair = min(zip(ids, ids[1:], strict=False), key=lambda p: merges.get(p, math.inf))  # fails on []
+        return encode_chunk(ids, merges) if pair else ids
+
+    with pytest.raises(ExerciseError) as caught:
+        exercises.check_encode_chunk(no_guard_for_short_chunks)
+    assert str(caught.value) == "encode_chunk([], dict of 60 entries) raised ValueError: min() arg is an empty sequence"
+
+
+def test_describe_keeps_short_things_and_sizes_long_ones():
+    assert describe((torch.zeros(2, 3), [1, 2], (1, 1), 99, "x")) == "tensor(2, 3), [1, 2], (1, 1), 99, 'x'"
+    assert describe(({(1, 2): 256, (3, 4): 257},)) == "dict of 2 entries"
+    long_lists = (list(range(120)), [0.5] * 30, [1, "a"] * 20)
+    assert describe(long_lists) == "list of 120 ints, list of 30 floats, list of 40 items"
+
+
 # --- 02: causal attention with its own mask ---------------------------------------------------------------
 
 def causal_attention(q, k, v):
@@ -141,7 +178,8 @@ def test_top_left_mask_is_diagnosed_on_the_first_case_with_more_keys_than_querie
         mask = torch.tril(torch.ones(q.size(-2), k.size(-2))).bool()
         return attention(q, k, v, mask)[0]
 
-    with pytest.raises(ExerciseError, match=r"tensor\(2, 3, 3, 8\), tensor\(2, 3, 6, 8\).*aligned at the top left"):
+    with pytest.raises(ExerciseError, match=r"tensor\(2, 3, 3, 8\), tensor\(2, 3, 6, 8\).*aligned at the top left"
+                                            r".*\(this is what is_causal=True does\)"):
         exercises.check_causal_attention(top_left)
 
 
@@ -159,3 +197,31 @@ def test_other_wrong_answers_get_the_first_mismatch():
 
     with pytest.raises(ExerciseError, match=r"differs from the reference .* first at index \(0, 0\)"):
         exercises.check_causal_attention(future_only)
+
+
+@pytest.mark.parametrize("diagonal", [lambda q_len, k_len: -1, lambda q_len, k_len: q_len - k_len],
+                         ids=["own position left out", "diagonal shifted the wrong way"])
+def test_a_mask_row_with_no_key_is_explained(diagonal):
+    def empty_rows(q, k, v):
+        q_len, k_len = q.size(-2), k.size(-2)
+        mask = torch.ones(q_len, k_len, dtype=torch.bool).tril(diagonal=diagonal(q_len, k_len))
+        return attention(q, k, v, mask)[0]
+
+    with pytest.raises(ExerciseError, match=r"returned NaN: a row of your mask has no True \(all -inf -> NaN\); "
+                                            r"query i must see keys 0..k_len-q_len\+i, its own included"):
+        exercises.check_causal_attention(empty_rows)
+
+
+# --- both notebooks: cells that run the learner's code are cleared in student copies ----------------------
+
+@pytest.mark.parametrize("name", ["01_tokenization", "02_attention"])
+def test_cells_that_run_the_learners_code_are_tagged_uses_solution(name):
+    cells = json.loads((Path(__file__).parents[1] / "notebooks" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+    source = ["".join(c["source"]) for c in cells]
+    learner, untagged = set(), []
+    for cell, text in zip(cells, source, strict=True):
+        if is_solution_cell(cell):
+            learner |= set(re.findall(r"^(?:def|class) (\w+)", text, flags=re.M))
+        elif cell["cell_type"] == "code" and not is_check_cell(cell) and not uses_solution(cell):
+            untagged += [(text[:40], fn) for fn in sorted(learner) if re.search(rf"(?<![\w.]){fn}\(", text)]
+    assert learner and not untagged

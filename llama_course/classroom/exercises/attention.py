@@ -82,9 +82,10 @@ def check_causal_attention(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tenso
          "matches attention with no mask at all: every query also sees the keys after it. Build a (q_len, k_len) "
          "boolean mask, True where a query may look, and fill the other scores with -inf before the softmax"),
         (top_left,
-         "uses a mask aligned at the top left, torch.tril(torch.ones(q_len, k_len)), which is right only when "
-         "q_len == k_len. The queries are the LAST q_len positions: query i sits at position k_len - q_len + i, "
-         "so shift the diagonal by k_len - q_len (tril takes a diagonal argument)"),
+         "uses a mask aligned at the top left, torch.tril(torch.ones(q_len, k_len)) (this is what is_causal=True "
+         "does), which is right only when q_len == k_len. The queries are the LAST q_len positions: query i "
+         "sits at position k_len - q_len + i, so shift the diagonal by k_len - q_len (tril takes a diagonal "
+         "argument)"),
         (lambda q, k, v: attention(q * math.sqrt(q.size(-1)), k, v, causal_mask(q.size(-2), k.size(-2)))[0],
          "is masked correctly but not scaled: divide the scores by sqrt(d_k)"),
     ]
@@ -92,6 +93,10 @@ def check_causal_attention(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tenso
         got = call("causal_attention", fn, q, k, v)
         expected = attention(q, k, v, causal_mask(q.size(-2), k.size(-2)))[0]
         comparable = isinstance(got, torch.Tensor) and got.shape == expected.shape
+        if comparable and got.dtype.is_floating_point and got.isnan().any():
+            raise ExerciseError(
+                f"causal_attention({describe((q, k, v))}) returned NaN: a row of your mask has no True (all -inf "
+                "-> NaN); query i must see keys 0..k_len-q_len+i, its own included")
         if comparable and not torch.allclose(got, expected, atol=1e-5):
             for mistake, message in mistakes:
                 if torch.allclose(got, mistake(q, k, v), atol=1e-5):

@@ -40,7 +40,20 @@ def call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def describe(args: tuple[Any, ...]) -> str:
-    return ", ".join(f"tensor{tuple(a.shape)}" if isinstance(a, torch.Tensor) else repr(a) for a in args)
+    """The arguments of a call as one short line: tensors by their shape, dicts and long lists by their size."""
+    return ", ".join(_brief(a) for a in args)
+
+
+def _brief(arg: Any) -> str:
+    if isinstance(arg, torch.Tensor):
+        return f"tensor{tuple(arg.shape)}"
+    if isinstance(arg, dict):
+        return f"dict of {len(arg)} entries"
+    text = repr(arg)
+    if isinstance(arg, list | tuple) and len(text) > 60:  # a short list reads best as itself
+        kinds = {type(item).__name__ for item in arg}
+        return f"{type(arg).__name__} of {len(arg)} {kinds.pop() + 's' if len(kinds) == 1 else 'items'}"
+    return text
 
 
 def compare(name: str, got: Any, expected: torch.Tensor, args: tuple[Any, ...] = (), atol: float = 1e-5) -> None:

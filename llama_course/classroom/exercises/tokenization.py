@@ -59,16 +59,6 @@ _NEW_TEXTS = [
 Merges = dict[tuple[int, int], int]
 
 
-def _by_rank(ids: list[int], merges: Merges) -> list[int]:
-    """The right order: the pair learned first (smallest new id) among those present, until none has a merge."""
-    while len(ids) > 1:
-        pair = min(pairwise(ids), key=lambda p: merges.get(p, float("inf")))
-        if pair not in merges:
-            break
-        ids = merge(ids, pair, merges[pair])
-    return ids
-
-
 def _by_frequency(ids: list[int], merges: Merges, ties_by_rank: bool = False) -> list[int]:
     """The classic mistake: merge the pair most frequent in the new text, as if training on it again
     (ties going to the first pair seen, or to the pair learned first)."""
@@ -106,6 +96,17 @@ def _latest_first(ids: list[int], merges: Merges) -> list[int]:
         ids = merge(ids, pair, merges[pair])
 
 
+def _rightmost_first(ids: list[int], merges: Merges) -> list[int]:
+    """Also wrong: the right pair, but only its last copy in the chunk, so 'aaa' becomes 'a', 'aa'."""
+    while True:
+        present = [p for p in pairwise(ids) if p in merges]
+        if not present:
+            return ids
+        pair = min(present, key=merges.__getitem__)
+        i = max(i for i, p in enumerate(pairwise(ids)) if p == pair)
+        ids = ids[:i] + [merges[pair]] + ids[i + 2:]
+
+
 _FREQUENCY = ("merges the pair that is most frequent in the new text first. That re-trains on the text being "
               "encoded: the tokens of a word would then depend on what else is in the text. Apply the merges in "
               "the order they were learned: at each step merge the pair present whose new id is smallest, however "
@@ -118,6 +119,9 @@ _MISTAKES = [
                      "and look again"),
     (_latest_first, "merges the pair learned last first (the largest new id); the pair learned first, the "
                     "smallest new id, goes first"),
+    (_rightmost_first, "merges the rightmost copy of the earliest pair first. When the earliest pair occurs "
+                       "more than once, merge its leftmost copy first (or all copies, left to right, as merge_pair "
+                       "does): in 'aaa' the pair ('a', 'a') becomes 'aa', 'a', as in training"),
 ]
 
 
@@ -126,15 +130,15 @@ def check_encode_chunk(fn: Callable[[list[int], Merges], list[int]]) -> None:
     that ``pair`` became), applying them in the order they were learned, as ``BytePairTokenizer.encode`` does."""
     tokenizer = BytePairTokenizer.train(_TRAINING_TEXT, vocab_size=256 + 60)
     merges = {pair: 256 + k for k, pair in enumerate(tokenizer.merges)}
-    chunks = [chunk for text in _NEW_TEXTS for chunk in split_chunks(text)]
-    cases = [[], [97], *(list(chunk.encode("utf-8")) for chunk in chunks)]
+    chunks = ["", "a", *(chunk for text in _NEW_TEXTS for chunk in split_chunks(text))]
+    cases = [list(chunk.encode("utf-8")) for chunk in chunks]
     got = []
     for ids in cases:
         answer = call("encode_chunk", fn, list(ids), dict(merges))
         if not isinstance(answer, list) or not all(isinstance(i, int) for i in answer):
             raise ExerciseError(f"encode_chunk({ids}, merges) should return a list of ints, got {answer!r}")
         got.append(answer)
-    expected = [_by_rank(ids, merges) for ids in cases]
+    expected = [tokenizer.encode(chunk) for chunk in chunks]  # a chunk is its own only chunk
     if got == expected:
         print(f"✓ encode_chunk matches BytePairTokenizer.encode on {len(cases)} chunks "
               "(unseen words, repeats like 'aaaa', Chinese, an emoji, empty)")
