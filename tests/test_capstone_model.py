@@ -60,7 +60,8 @@ def test_the_model_is_the_packages_to_the_last_weight(solution):
     torch.manual_seed(3)
     mine = solution["MyLlama"](config)
     assert list(mine.state_dict()) == list(package.state_dict())
-    assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(), package.state_dict().values()))
+    pairs = zip(mine.state_dict().values(), package.state_dict().values(), strict=True)
+    assert all(torch.equal(a, b) for a, b in pairs)
     assert mine.output.weight is mine.tok_embeddings.weight
     assert "rope_cos" not in mine.state_dict()
     package.load_state_dict(mine.state_dict())
