@@ -217,8 +217,9 @@ def _check_cache(mine: nn.Module, config: LlamaConfig, tokens: torch.Tensor) -> 
         raise ExerciseError(f"after a forward pass of {prefill} tokens with a cache, cache.pos should be {prefill}; "
                             + hint)
     if not cache.keys[0][:, :, :prefill].any():
-        raise ExerciseError("the cache is still empty after a forward pass: MyBlock.forward must pass cache on to "
-                            "self.attention, which stores the keys and values in it")
+        raise ExerciseError("the cache is still empty after a forward pass: MyLlama.forward must hand cache to each "
+                            "block, and MyBlock.forward pass cache on to self.attention, which stores the keys and "
+                            "values in it")
     for t in range(prefill, tokens.size(1)):
         pieces.append(call("MyLlama.forward", mine, tokens[:, t : t + 1], None, cache))
         if cache.pos != t + 1:
