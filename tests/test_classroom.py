@@ -26,7 +26,9 @@ def code_sources(notebook):
 
 
 def exercises_of(notebook):
-    """(solution source, check lines, first code cell) for every exercise of a notebook."""
+    """(solution source, check lines, first code cell) for every exercise of a notebook. A solution cell may
+    start with a ``%%writefile`` line (the learner's code goes to a file that the check cell ``%run``s); the
+    check cell's other lines, such as that ``%run``, are not check lines."""
     cells = code_sources(notebook)
     found = []
     for i, source in enumerate(cells):
@@ -34,6 +36,12 @@ def exercises_of(notebook):
             checks = [line for line in cells[i + 1].splitlines() if line.startswith("exercises.check_")]
             found.append((source, checks, cells[0]))
     return found
+
+
+def python_of(cell_source):
+    """A cell's source as plain Python: without its ``%%writefile`` line, the code that the file holds."""
+    first, _, rest = cell_source.partition("\n")
+    return rest if first.startswith("%%writefile ") else cell_source
 
 
 def test_strip_solution_keeps_the_signature_and_indentation():
@@ -103,7 +111,7 @@ def test_each_check_fails_on_the_stub_and_passes_on_the_solution(path, capsys):
         for code, passes in ((solution, True), (strip_solution(solution), False)):
             namespace = {}
             exec(setup, namespace)  # the notebook's imports (and course.setup())
-            exec(code, namespace)
+            exec(python_of(code), namespace)
             for check in checks:
                 if passes:
                     exec(check, namespace)

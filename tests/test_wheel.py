@@ -26,7 +26,7 @@ def wheel_venv(tmp_path_factory):
     source.mkdir()
     for name in SOURCES:
         if (ROOT / name).is_dir():
-            skip = shutil.ignore_patterns("__pycache__", "runs", ".ipynb_checkpoints")
+            skip = shutil.ignore_patterns("__pycache__", "runs", ".ipynb_checkpoints", "my_llama.py")
             shutil.copytree(ROOT / name, source / name, ignore=skip)
         else:
             shutil.copy2(ROOT / name, source / name)

@@ -22,7 +22,15 @@ from .beyond import (
     training_gpu_hours_reference,
     training_memory_per_gpu_gb_reference,
 )
-from .block import check_param_count, check_rms_norm, check_swiglu, rms_norm_reference, swiglu_reference
+from .block import (
+    check_block,
+    check_llama,
+    check_param_count,
+    check_rms_norm,
+    check_swiglu,
+    rms_norm_reference,
+    swiglu_reference,
+)
 from .evaluation import check_choice_logprob, check_chrf
 from .finetuning import check_chat_targets, check_lora_forward, check_lora_params, lora_forward_reference
 from .generation import check_greedy_decode, check_kv_cache_bytes, check_top_p
@@ -36,6 +44,7 @@ __all__ = [
     "SHARDING_BYTES",
     "check_attention",
     "check_attention_layer",
+    "check_block",
     "check_causal_attention",
     "check_choice_logprob",
     "check_chrf",
@@ -45,6 +54,7 @@ __all__ = [
     "check_greedy_decode",
     "check_interpolated_angles",
     "check_kv_cache_bytes",
+    "check_llama",
     "check_lora_forward",
     "check_lora_params",
     "check_lr_schedule",
