@@ -18,7 +18,7 @@ from .beyond import (
 from .block import check_param_count, check_rms_norm, check_swiglu, rms_norm_reference, swiglu_reference
 from .evaluation import check_choice_logprob, check_chrf
 from .finetuning import check_chat_targets, check_lora_forward, check_lora_params, lora_forward_reference
-from .generation import check_greedy_decode, check_kv_cache_bytes, check_top_p
+from .generation import check_cached_greedy_decode, check_greedy_decode, check_kv_cache_bytes, check_top_p
 from .pretraining import check_lr_schedule, check_make_batch, check_next_token_loss
 from .tokenization import check_merge, check_pair_counts
 from .welcome import check_weight_memory
@@ -28,6 +28,7 @@ __all__ = [
     "compare",
     "SHARDING_BYTES",
     "check_attention",
+    "check_cached_greedy_decode",
     "check_choice_logprob",
     "check_chrf",
     "check_chat_targets",
