@@ -158,3 +158,16 @@ def test_a_cache_shared_between_calls_is_caught():
 
     with pytest.raises(ExerciseError, match="the cache already held 14 positions before the prompt"):
         check_cached_greedy_decode(reuse)
+
+
+def test_only_the_call_and_the_config_may_be_used():
+    def with_new_cache(model, prompt_ids, n):  # Llama.new_cache: the learner's MyLlama need not have it
+        cache = model.new_cache(1)
+        logits = model(torch.tensor([prompt_ids]), cache=cache)
+        new = [int(logits[0, -1].argmax())]
+        for _ in range(n - 1):
+            new.append(int(model(torch.tensor([new[-1:]]), cache=cache)[0, -1].argmax()))
+        return new
+
+    with pytest.raises(ExerciseError, match="used model.new_cache: use nothing but model.tokens, cache=cache."):
+        check_cached_greedy_decode(with_new_cache)

@@ -51,6 +51,18 @@ def check_kv_cache_bytes(fn: Callable[[LlamaConfig, int, int], int]) -> None:
     print(f"✓ kv_cache_bytes is right for {n} cases (4 presets, two lengths and precisions)")
 
 
+class _Interface(torch.nn.Module):
+    """A model seen only through what the exercise may use: calling it, its ``.config`` and its parameters. The
+    learner's own MyLlama of notebook 04 promises no more."""
+
+    def __init__(self, model: Llama) -> None:
+        super().__init__()
+        self.model, self.config = model, model.config
+
+    def forward(self, tokens: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None) -> Any:
+        return self.model(tokens, targets, cache)
+
+
 class _Calls:
     """What a model was fed, call by call, seen through a forward pre-hook: the tokens, the cache object (None
     when none was passed) and the cache's position when the call began."""
@@ -114,16 +126,24 @@ def check_cached_greedy_decode(fn: Callable[[Any, list[int], int], list[int]]) -
     torch.manual_seed(16)
     config = LlamaConfig(vocab_size=50, dim=32, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=40)
     model = Llama(config).eval()
+    seen = _Interface(model)
     g = generator(16)
     long_prompt = [1, *torch.randint(2, 50, (35,), generator=g).tolist()]
     cases = (([1, 7, 3], 12), ([1], 6), ([1, 9, 9, 9], 20), (long_prompt, config.max_seq_len - len(long_prompt)))
     for prompt, n in cases:
-        watch = _Calls(model)
+        watch = _Calls(seen)
         try:
-            got = call("cached_greedy_decode", fn, model, list(prompt), n)
+            got = call("cached_greedy_decode", fn, seen, list(prompt), n)
         except ExerciseError as error:
             if "not written yet" in str(error):
                 raise
+            cause = error.__cause__
+            if isinstance(cause, AttributeError) and getattr(cause, "obj", None) is seen:
+                raise ExerciseError(f"cached_greedy_decode used model.{cause.name}: use nothing but "
+                                    "model(tokens, cache=cache), model.config and model.parameters(), so that it "
+                                    "runs on any model with this interface, your own MyLlama too (make the cache "
+                                    "with KVCache(model.config, ...), take the device from "
+                                    "next(model.parameters()))") from error
             problem = _diagnose_calls(watch.calls, list(prompt), [])
             if problem is None:
                 raise
