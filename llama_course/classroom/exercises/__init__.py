@@ -33,7 +33,7 @@ from .block import (
 )
 from .evaluation import check_choice_logprob, check_chrf
 from .finetuning import check_chat_targets, check_lora_forward, check_lora_params, lora_forward_reference
-from .generation import check_greedy_decode, check_kv_cache_bytes, check_top_p
+from .generation import check_cached_greedy_decode, check_greedy_decode, check_kv_cache_bytes, check_top_p
 from .pretraining import check_lr_schedule, check_make_batch, check_next_token_loss
 from .tokenization import check_encode_chunk, check_merge, check_pair_counts
 from .welcome import check_weight_memory
@@ -45,6 +45,7 @@ __all__ = [
     "check_attention",
     "check_attention_layer",
     "check_block",
+    "check_cached_greedy_decode",
     "check_causal_attention",
     "check_choice_logprob",
     "check_chrf",
