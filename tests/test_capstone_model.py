@@ -155,6 +155,34 @@ def advances_in_each_block(self, tokens, targets=None, cache=None):
     return finish(self, h, targets)
 
 
+def advances_before_the_blocks(self, tokens, targets=None, cache=None):
+    start = 0 if cache is None else cache.pos
+    if cache is not None:
+        cache.advance(tokens.size(1))
+    return finish(self, stack(self, tokens, cache, start=start), targets)
+
+
+def whole_rope_tables(self, tokens, targets=None, cache=None):
+    h = self.tok_embeddings(tokens)
+    for layer in self.layers:
+        h = layer(h, self.rope_cos, self.rope_sin, cache)
+    if cache is not None:
+        cache.advance(tokens.size(1))
+    return finish(self, h, targets)
+
+
+def loss_first(self, tokens, targets=None, cache=None):
+    got = solution_forward(self, tokens, targets, cache)
+    return got if targets is None else got[::-1]
+
+
+def solution_forward(self, tokens, targets=None, cache=None):
+    h = stack(self, tokens, cache)
+    if cache is not None:
+        cache.advance(tokens.size(1))
+    return finish(self, h, targets)
+
+
 def block_drops_the_cache(self, x, cos, sin, cache=None):
     h = x + self.attention(self.attention_norm(x), cos, sin)
     return h + self.feed_forward(self.ffn_norm(h))
@@ -167,7 +195,13 @@ def block_drops_the_cache(self, x, cos, sin, cache=None):
     (never_advances, "call cache.advance"),
     (advances_in_each_block, "not in each block"),
     (positions_from_zero, "must start at cache.pos"),
-], ids=["final norm", "shifted targets", "tuple", "no advance", "advance per block", "positions"])
+    (advances_before_the_blocks, r"keys were stored after position cache.pos: call cache.advance\(seq\) after the last "
+                                 "block, not before the blocks"),
+    (whole_rope_tables, "gave the blocks 32 rows of rotary angles for 12 tokens: rope_cos holds every position up "
+                        "to max_seq_len; pass rows start:start\\+seq"),
+    (loss_first, r"returned \(loss, logits\): return \(logits, loss\) in that order"),
+], ids=["final norm", "shifted targets", "tuple", "no advance", "advance per block", "positions", "advance first",
+        "whole rope tables", "loss first"])
 def test_check_llama_names_the_usual_mistakes(solution, forward, message):
     with pytest.raises(ExerciseError, match=message):
         check_llama(subclass(solution["MyLlama"], forward))
@@ -188,3 +222,21 @@ def test_weights_that_do_not_fit_the_names_are_a_clear_error(solution):
 
     with pytest.raises(ExerciseError, match="keep the attribute names"):
         check_block(Renamed)
+
+
+def test_a_stub_block_is_named_when_the_model_is_written(solution):
+    """MyLlama.forward written, MyBlock.forward still the stub: the message names both places it can be."""
+    namespace = load(strip_solution(capstone_source()))
+    namespace["MyLlama"].forward = solution["MyLlama"].forward
+    with pytest.raises(ExerciseError, match=r"MyLlama.forward \(or the MyBlock.forward it calls\) is not written yet"):
+        check_llama(namespace["MyLlama"])
+
+
+def test_a_cache_in_a_message_shows_where_it_stands():
+    from llama_course.attention import KVCache
+    from llama_course.classroom.exercises.base import describe
+    from llama_course.config import LlamaConfig
+
+    cache = KVCache(LlamaConfig.preset("tiny"), 1)
+    cache.advance(5)
+    assert describe((torch.zeros(2, 1), None, cache)) == "tensor(2, 1), None, KVCache(pos=5)"

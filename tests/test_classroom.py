@@ -2,6 +2,7 @@
 stub and passes on the solution."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,9 +11,11 @@ from llama_course.classroom.exercises import ExerciseError
 from llama_course.classroom.student_copies import (
     BEGIN,
     END,
+    is_check_cell,
     is_solution_cell,
     strip_solution,
     student_notebook,
+    uses_solution,
     write_student_copies,
 )
 from llama_course.cli import main
@@ -77,7 +80,9 @@ def test_every_notebook_has_checked_exercises_and_its_copy_none_of_the_solutions
     assert len(stubs) == len(found)
     assert all(c["outputs"] == [] and c["execution_count"] is None and "jupyter" not in c["metadata"] for c in stubs)
     checks = [c for c in student["cells"] if c["cell_type"] == "code" and "exercises.check_" in "".join(c["source"])]
-    assert len(checks) == len(found)
+    code = [c for c in student["cells"] if c["cell_type"] == "code"]
+    after_stubs = [b for a, b in zip(code, code[1:], strict=False) if a in stubs]
+    assert all(c in checks for c in after_stubs)  # (a later cell may run a check too: 05 checks my_llama.py)
     assert all(c["outputs"] == [] and c["execution_count"] is None for c in checks), "no ✓ before any work"
     assert "✓" in json.dumps(teacher, ensure_ascii=False)  # (the teacher's copy keeps them)
 
@@ -146,3 +151,27 @@ def test_cells_that_run_the_learners_code_lose_their_outputs_in_the_copy():
     assert plain["outputs"] == output and plain["execution_count"] == 3
     assert uses["outputs"] == [] and uses["execution_count"] is None
     assert notebook["cells"][1]["outputs"] == output  # the teacher's notebook is untouched
+
+
+# Notebooks 06 and 07 are being edited (they import my_llama); the coordinator adds them here once they land.
+TAGGED = [p for p in PATHS if not p.name.startswith(("06_", "07_"))]
+CAPSTONE = {"MyBlock", "MyLlama"}  # notebook 04's classes, which later notebooks import from the learner's file
+MODULES = {"my_llama"}  # the learner's own file (notebook 04's %%writefile cell), imported elsewhere
+
+
+@pytest.mark.parametrize("path", TAGGED, ids=lambda p: p.name)
+def test_cells_that_run_the_learners_code_are_tagged_uses_solution(path):
+    """Every code cell, other than a check, that calls a function or class the learner wrote (or imports the
+    learner's file) is tagged uses-solution, so a student copy shows no output of code the student has not
+    written. A name counts from its solution cell on, a %%writefile cell's classes included."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    learner, modules, untagged = set(CAPSTONE), set(MODULES), []
+    for cell in cells:
+        text = "".join(cell["source"])
+        if is_solution_cell(cell):
+            learner |= set(re.findall(r"^(?:def|class) (\w+)", python_of(text), flags=re.M))
+            modules |= set(re.findall(r"^%%writefile (\w+)\.py", text))
+        elif cell["cell_type"] == "code" and not is_check_cell(cell) and not uses_solution(cell):
+            untagged += [(text[:40], name) for name in sorted(learner) if re.search(rf"(?<![\w.]){name}\(", text)]
+            untagged += [(text[:40], name) for name in sorted(modules) if re.search(rf"(?<![\w.]){name}\b", text)]
+    assert not untagged

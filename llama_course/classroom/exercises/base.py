@@ -9,6 +9,8 @@ from typing import Any
 
 import torch
 
+from ...attention import KVCache
+
 
 class ExerciseError(AssertionError):
     """The learner's answer differs from the reference (or is not written yet); the message says how.
@@ -47,6 +49,8 @@ def describe(args: tuple[Any, ...]) -> str:
 def _brief(arg: Any) -> str:
     if isinstance(arg, torch.Tensor):
         return f"tensor{tuple(arg.shape)}"
+    if isinstance(arg, KVCache):  # where it stands, not its address
+        return f"KVCache(pos={arg.pos})"
     if isinstance(arg, dict):
         return f"dict of {len(arg)} entries"
     text = repr(arg)

@@ -163,8 +163,46 @@ def _random_hf_llama(config: LlamaConfig) -> nn.Module:
     return transformers.LlamaForCausalLM(transformers.LlamaConfig(**fields)).eval()
 
 
+def _forward(mine: nn.Module, *args: object) -> object:
+    """``mine(*args)`` through :func:`call`, with two usual mistakes named: rotary tables passed whole to the
+    blocks, and a MyBlock.forward that is still the stub (the error would otherwise name MyLlama.forward)."""
+    rows: list[int] = []
+
+    def record(block: nn.Module, block_args: tuple, kwargs: dict) -> None:
+        cos = kwargs.get("cos", block_args[1] if len(block_args) > 1 else None)
+        if isinstance(cos, torch.Tensor):
+            rows.append(cos.size(0))
+
+    hooks = [layer.register_forward_pre_hook(record, with_kwargs=True) for layer in getattr(mine, "layers", [])]
+    try:
+        return call("MyLlama.forward", mine, *args)
+    except ExerciseError as e:
+        seq = args[0].size(1) if isinstance(args[0], torch.Tensor) else None
+        if rows and seq is not None and rows[0] != seq:
+            raise ExerciseError(f"MyLlama.forward gave the blocks {rows[0]} rows of rotary angles for {seq} tokens: "
+                                "rope_cos holds every position up to max_seq_len; pass rows start:start+seq "
+                                "(and the same of rope_sin)") from e.__cause__
+        if "not written yet" in str(e) and _raised_in_a_block(e.__context__, mine):
+            raise ExerciseError("MyLlama.forward (or the MyBlock.forward it calls) is not written yet: replace "
+                                "`raise NotImplementedError` with your code in my_llama.py's cell, run it, then "
+                                "this one") from None
+        raise
+    finally:
+        for hook in hooks:
+            hook.remove()
+
+
+def _raised_in_a_block(error: BaseException | None, mine: nn.Module) -> bool:
+    """Whether ``error`` was raised inside one of the blocks of ``mine`` (its innermost frame's self)."""
+    tb = error.__traceback__ if isinstance(error, NotImplementedError) else None
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    owner = tb.tb_frame.f_locals.get("self") if tb is not None else None
+    return owner is not None and owner is not mine and any(owner is layer for layer in getattr(mine, "layers", []))
+
+
 def _check_logits(mine: nn.Module, reference: Llama, hf_model: nn.Module, tokens: torch.Tensor) -> None:
-    got = call("MyLlama.forward", mine, tokens)
+    got = _forward(mine, tokens)
     if isinstance(got, tuple):
         raise ExerciseError("MyLlama(tokens) without targets should return the logits alone, not a tuple")
     expected = hf_model(tokens).logits
@@ -186,11 +224,13 @@ def _check_loss(mine: nn.Module, reference: Llama, tokens: torch.Tensor) -> None
     targets = torch.roll(tokens, -1, dims=1)
     targets[:, -1] = -100  # no next token here: ignored
     targets[0, :3] = -100  # as a fine-tune ignores its prompt's tokens
-    got = call("MyLlama.forward", mine, tokens, targets)
+    got = _forward(mine, tokens, targets)
     if not (isinstance(got, tuple) and len(got) == 2):
         raise ExerciseError("MyLlama(tokens, targets) should return a pair (logits, loss), got "
                             f"{type(got).__name__}")
     logits, loss = got
+    if isinstance(logits, torch.Tensor) and logits.dim() == 0 and isinstance(loss, torch.Tensor) and loss.dim() == 3:
+        raise ExerciseError("MyLlama(tokens, targets) returned (loss, logits): return (logits, loss) in that order")
     expected_logits, expected_loss = reference(tokens, targets)
     compare("MyLlama.forward's logits with targets", logits, expected_logits, (tokens, targets), atol=1e-4)
     if not isinstance(loss, torch.Tensor) or loss.dim() != 0:
@@ -206,22 +246,25 @@ def _check_loss(mine: nn.Module, reference: Llama, tokens: torch.Tensor) -> None
 
 
 def _check_cache(mine: nn.Module, config: LlamaConfig, tokens: torch.Tensor) -> None:
-    full = call("MyLlama.forward", mine, tokens)
+    full = _forward(mine, tokens)
     cache = KVCache(config, tokens.size(0))
     prefill = 5
-    pieces = [call("MyLlama.forward", mine, tokens[:, :prefill], None, cache)]
+    pieces = [_forward(mine, tokens[:, :prefill], None, cache)]
     if cache.pos != prefill:
         hint = (f"it is {cache.pos} = {config.n_layers} layers x {prefill}: advance it once per forward pass, "
                 "after the last layer, not in each block") if cache.pos == config.n_layers * prefill else (
                 f"it is {cache.pos}: call cache.advance(seq) once, after the last layer")
         raise ExerciseError(f"after a forward pass of {prefill} tokens with a cache, cache.pos should be {prefill}; "
                             + hint)
+    if cache.keys[0][:, :, prefill:].any():
+        raise ExerciseError("keys were stored after position cache.pos: call cache.advance(seq) after the last block, "
+                            "not before the blocks")
     if not cache.keys[0][:, :, :prefill].any():
         raise ExerciseError("the cache is still empty after a forward pass: MyLlama.forward must hand cache to each "
                             "block, and MyBlock.forward pass cache on to self.attention, which stores the keys and "
                             "values in it")
     for t in range(prefill, tokens.size(1)):
-        pieces.append(call("MyLlama.forward", mine, tokens[:, t : t + 1], None, cache))
+        pieces.append(_forward(mine, tokens[:, t : t + 1], None, cache))
         if cache.pos != t + 1:
             raise ExerciseError(f"after feeding token {t} with a cache, cache.pos should be {t + 1}, got {cache.pos}")
     stepped = torch.cat(pieces, dim=1)
