@@ -171,3 +171,33 @@ def test_only_the_call_and_the_config_may_be_used():
 
     with pytest.raises(ExerciseError, match="used model.new_cache: use nothing but model.tokens, cache=cache."):
         check_cached_greedy_decode(with_new_cache)
+
+
+def test_an_error_before_the_first_call_shows_the_learners_error():
+    def typo(model, prompt_ids, n):
+        return model(torch.tensor([prompt_ids]), cache=KVCache(model.config, 1, dtype=torch.float32, devce="cpu"))
+
+    headline = r"^cached_greedy_decode\(model, \[1, 7, 3\], 12\) raised TypeError"
+    with pytest.raises(ExerciseError, match=headline) as info:
+        check_cached_greedy_decode(typo)
+    assert "never called the model" not in str(info.value) and isinstance(info.value.__cause__, TypeError)
+
+
+def test_calling_forward_directly_is_named():
+    def through_forward(model, prompt_ids, n):  # the right ids, but past the hooks a model call runs
+        cache, new = new_cache(model), []
+        logits = model.forward(torch.tensor([prompt_ids]), cache=cache)
+        for _ in range(n):
+            new.append(int(logits[0, -1].argmax()))
+            logits = model.forward(torch.tensor([new[-1:]]), cache=cache)
+        return new
+
+    with pytest.raises(ExerciseError, match=r"never called the model: .* not model\.forward\(\.\.\.\)"):
+        check_cached_greedy_decode(through_forward)
+
+
+def test_a_model_argument_reads_as_model_not_its_repr():
+    from llama_course.classroom.exercises.base import describe
+
+    model = Llama(LlamaConfig(vocab_size=40, dim=32, n_layers=2, n_heads=4, max_seq_len=24))
+    assert describe((model, [1, 2], 3)) == "model, [1, 2], 3"

@@ -42,13 +42,16 @@ def call(name: str, fn: Callable[..., Any], *args: Any) -> Any:
 
 
 def describe(args: tuple[Any, ...]) -> str:
-    """The arguments of a call as one short line: tensors by their shape, dicts and long lists by their size."""
+    """The arguments of a call as one short line: tensors by their shape, a model as "model", dicts and long lists by
+    their size."""
     return ", ".join(_brief(a) for a in args)
 
 
 def _brief(arg: Any) -> str:
     if isinstance(arg, torch.Tensor):
         return f"tensor{tuple(arg.shape)}"
+    if isinstance(arg, torch.nn.Module):  # its repr lists every layer: pages, not a headline
+        return "model"
     if isinstance(arg, KVCache):  # where it stands, not its address
         return f"KVCache(pos={arg.pos})"
     if isinstance(arg, dict):

@@ -84,7 +84,8 @@ def _diagnose_calls(calls: list[tuple[list[int] | None, Any, int | None, bool]],
     """What is wrong with how the model was fed, or None: the prompt once (prefill), then the newest token alone,
     every call with the same cache."""
     if not calls:
-        return "never called the model: feed the prompt with model(tokens, cache=cache)"
+        return ("never called the model: feed the prompt with model(tokens, cache=cache), calling the model itself, "
+                "model(...), not model.forward(...)")
     for step, (ids, cache, pos, cache_as_targets) in enumerate(calls):
         if ids is None:  # not a (batch, seq) tensor: the model's own error says what it expects
             return None
@@ -144,7 +145,8 @@ def check_cached_greedy_decode(fn: Callable[[Any, list[int], int], list[int]]) -
                                     "runs on any model with this interface, your own MyLlama too (make the cache "
                                     "with KVCache(model.config, ...), take the device from "
                                     "next(model.parameters()))") from error
-            problem = _diagnose_calls(watch.calls, list(prompt), [])
+            # failed before any call (a TypeError, a NameError...): the learner's own error says what is wrong
+            problem = _diagnose_calls(watch.calls, list(prompt), []) if watch.calls else None
             if problem is None:
                 raise
             raise ExerciseError(f"cached_greedy_decode(model, {_short(prompt)}, {n}): {problem}") from error
