@@ -49,11 +49,12 @@ def chat_prompt_ids(tokenizer, instruction: str, instruction_ids: list[int] | No
     return [tokenizer.bos_id, user, *ids, end, assistant]
 
 
-def encode_example(tokenizer, example: Example, max_len: int,
-                   ids: tuple[list[int], list[int]] | None = None) -> tuple[list[int], list[int]]:
+def encode_example(tokenizer, example: Example, max_len: int, ids: tuple[list[int], list[int]] | None = None,
+                   mask_prompt: bool = True) -> tuple[list[int], list[int]]:
     """(inputs, targets) for one example: targets are the inputs shifted by one, with -100 (ignored by the
     loss) wherever the next token is still part of the prompt, so only the answer and its ``<|end|>`` are learned.
-    ``ids`` may give the instruction's and the answer's token ids, already encoded."""
+    ``ids`` may give the instruction's and the answer's token ids, already encoded. ``mask_prompt=False`` keeps
+    every next token as a target, prompt included (the ablation of notebook 07)."""
     instruction_ids, answer_ids = ids or (tokenizer.encode(example.instruction), tokenizer.encode(example.answer))
     prompt = chat_prompt_ids(tokenizer, example.instruction, instruction_ids)
     answer = [*answer_ids, _chat_tokens(tokenizer)[2]]
@@ -61,16 +62,17 @@ def encode_example(tokenizer, example: Example, max_len: int,
         raise ValueError(f"an example needs {len(prompt) + len(answer) - 1} tokens (prompt {len(prompt)} + answer "
                          f"{len(answer)}) but the model's context is {max_len}: shorten it or leave it out "
                          f"(instruction starts {example.instruction[:40]!r})")
-    return (prompt + answer)[:-1], [-100] * (len(prompt) - 1) + answer
+    return (prompt + answer)[:-1], ([-100] * (len(prompt) - 1) if mask_prompt else prompt[1:]) + answer
 
 
-def encode_examples(tokenizer, examples: Sequence[Example], max_len: int) -> list[tuple[list[int], list[int]]]:
+def encode_examples(tokenizer, examples: Sequence[Example], max_len: int,
+                    mask_prompt: bool = True) -> list[tuple[list[int], list[int]]]:
     """Every example as (inputs, targets); the first that does not fit ``max_len`` is a clear error."""
     if not examples:
         raise ValueError("no examples to encode")
     instructions = tokenizer.encode_batch([e.instruction for e in examples])
     answers = tokenizer.encode_batch([e.answer for e in examples])
-    return [encode_example(tokenizer, e, max_len, ids)
+    return [encode_example(tokenizer, e, max_len, ids, mask_prompt)
             for e, ids in zip(examples, zip(instructions, answers, strict=True), strict=True)]
 
 
@@ -101,9 +103,10 @@ def unseen(examples: Sequence[Example], training: Sequence[Example]) -> list[Exa
 
 
 def train_instructions(model: Llama, tokenizer, examples: Sequence[Example], config: TrainConfig,
-                       progress: bool = True) -> History:
-    """Fine-tune ``model`` (its trainable parameters) on the examples, with the loss on answer tokens only."""
-    encoded = encode_examples(tokenizer, examples, model.config.max_seq_len)
+                       progress: bool = True, mask_prompt: bool = True) -> History:
+    """Fine-tune ``model`` (its trainable parameters) on the examples, with the loss on answer tokens only
+    (``mask_prompt=False``: on every token, prompt included)."""
+    encoded = encode_examples(tokenizer, examples, model.config.max_seq_len, mask_prompt)
     device = model.device
 
     def loss_of(net: nn.Module, rows: list[int]) -> tuple[torch.Tensor, int]:
