@@ -153,13 +153,12 @@ def test_cells_that_run_the_learners_code_lose_their_outputs_in_the_copy():
     assert notebook["cells"][1]["outputs"] == output  # the teacher's notebook is untouched
 
 
-# Notebook 07 is being edited; the coordinator adds it here once it lands.
-TAGGED = [p for p in PATHS if not p.name.startswith("07_")]
+
 CAPSTONE = {"MyBlock", "MyLlama"}  # notebook 04's classes, which later notebooks import from the learner's file
 MODULES = {"my_llama"}  # the learner's own file (notebook 04's %%writefile cell), imported elsewhere
 
 
-@pytest.mark.parametrize("path", TAGGED, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 def test_cells_that_run_the_learners_code_are_tagged_uses_solution(path):
     """Every code cell, other than a check, that calls a function or class the learner wrote (or imports the
     learner's file) is tagged uses-solution, so a student copy shows no output of code the student has not
