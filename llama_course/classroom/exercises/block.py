@@ -245,11 +245,20 @@ def _check_loss(mine: nn.Module, reference: Llama, tokens: torch.Tensor) -> None
                             "(F.cross_entropy(logits.flatten(0, 1), targets.flatten(), ignore_index=-100))")
 
 
+def _logits(mine: nn.Module, *args: object) -> torch.Tensor:
+    """``mine(*args)`` without targets, which must be the logits tensor."""
+    out = _forward(mine, *args)
+    if not isinstance(out, torch.Tensor):
+        raise ExerciseError("MyLlama(tokens) without targets should return the logits tensor, got "
+                            f"{type(out).__name__}")
+    return out
+
+
 def _check_cache(mine: nn.Module, config: LlamaConfig, tokens: torch.Tensor) -> None:
-    full = _forward(mine, tokens)
+    full = _logits(mine, tokens)
     cache = KVCache(config, tokens.size(0))
     prefill = 5
-    pieces = [_forward(mine, tokens[:, :prefill], None, cache)]
+    pieces = [_logits(mine, tokens[:, :prefill], None, cache)]
     if cache.pos != prefill:
         hint = (f"it is {cache.pos} = {config.n_layers} layers x {prefill}: advance it once per forward pass, "
                 "after the last layer, not in each block") if cache.pos == config.n_layers * prefill else (
@@ -264,7 +273,7 @@ def _check_cache(mine: nn.Module, config: LlamaConfig, tokens: torch.Tensor) -> 
                             "block, and MyBlock.forward pass cache on to self.attention, which stores the keys and "
                             "values in it")
     for t in range(prefill, tokens.size(1)):
-        pieces.append(_forward(mine, tokens[:, t : t + 1], None, cache))
+        pieces.append(_logits(mine, tokens[:, t : t + 1], None, cache))
         if cache.pos != t + 1:
             raise ExerciseError(f"after feeding token {t} with a cache, cache.pos should be {t + 1}, got {cache.pos}")
     stepped = torch.cat(pieces, dim=1)

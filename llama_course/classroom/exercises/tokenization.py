@@ -66,7 +66,10 @@ def _by_frequency(ids: list[int], merges: Merges, ties_by_rank: bool = False) ->
         counts = {p: n for p, n in pair_counts(ids).items() if p in merges}
         if not counts:
             return ids
-        pair = min(counts, key=lambda p: (-counts[p], merges[p])) if ties_by_rank else max(counts, key=counts.get)
+        if ties_by_rank:
+            pair = min(counts, key=lambda p: (-counts[p], merges[p]))
+        else:
+            pair = max(counts, key=counts.__getitem__)
         ids = merge(ids, pair, merges[pair])
 
 
