@@ -30,8 +30,8 @@ def code_sources(notebook):
 
 def exercises_of(notebook):
     """(solution source, check lines, first code cell) for every exercise of a notebook. A solution cell may
-    start with a ``%%writefile`` line (the learner's code goes to a file that the check cell ``%run``s); the
-    check cell's other lines, such as that ``%run``, are not check lines."""
+    start with a ``%%writefile`` line (the learner's code goes to a file that the check cell imports); the
+    check cell's other lines, such as that import, are not check lines."""
     cells = code_sources(notebook)
     found = []
     for i, source in enumerate(cells):
